@@ -1,0 +1,60 @@
+# `make synth` and `make test` each set up everything they need (virtualenv, pip, npm):
+# a fresh clone needs only python3, node and npm, and no AWS account.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := synth
+
+PYTHON ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+CDK := node_modules/.bin/cdk
+LAMBDA_DEPS := build/lambda-deps
+
+# jsii prints a large end-of-life banner for Node 20 on every start; the CLI would
+# otherwise phone home for version checks and telemetry.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CDK_DISABLE_VERSION_CHECK := 1
+export CDK_DISABLE_CLI_TELEMETRY := true
+
+.PHONY: synth test lint typecheck unit deps clean
+
+deps: $(VENV)/.installed node_modules/.installed $(LAMBDA_DEPS)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The health-check function's dependencies, fetched here (not during synth) for the
+# Lambda runtime's platform; synth bundles them with the handler without Docker.
+$(LAMBDA_DEPS)/.installed: lambda/health_check/requirements.txt $(VENV)/.installed
+	rm -rf $(LAMBDA_DEPS)
+	$(VPY) -m pip install --quiet --disable-pip-version-check --no-compile \
+		--target $(LAMBDA_DEPS) --implementation cp --python-version 3.14 \
+		--platform manylinux2014_x86_64 --only-binary=:all: \
+		-r lambda/health_check/requirements.txt
+	touch $@
+
+synth: deps
+	$(CDK) synth --quiet
+	@echo "Templates written to $(CURDIR)/cdk.out:"
+	@find cdk.out -name '*.template.json' | sort | sed 's/^/  /'
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy
+
+unit: deps
+	$(VPY) -m pytest
+
+test: lint typecheck unit
+
+clean:
+	rm -rf cdk.out build .pytest_cache .mypy_cache .ruff_cache

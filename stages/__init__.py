@@ -1,0 +1,1 @@
+"""The disaster-recovery Stage: configuration, stacks and one construct per concern."""

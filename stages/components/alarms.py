@@ -1,0 +1,119 @@
+"""CloudWatch alarms that notify the stage's SNS topic."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from stages.components.backup_events import BackupEvents
+from stages.components.database import Database
+from stages.components.health_check import HealthCheck
+from stages.components.table import Table
+
+FIVE_MINUTES = Duration.minutes(5)
+CPU_THRESHOLD_PERCENT = 80
+
+
+class Alarms(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        topic: sns.ITopic,
+        database: Database,
+        table: Table,
+        health_check: HealthCheck,
+        backup_events: BackupEvents,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._action = actions.SnsAction(topic)
+        above = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
+        at_least = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+
+        self.database_cpu = self._alarm(
+            "DatabaseCpu",
+            description="Aurora CPU above 80% for 2 x 5 minutes",
+            metric=database.cluster.metric_cpu_utilization(
+                period=FIVE_MINUTES, statistic=cloudwatch.Stats.AVERAGE
+            ),
+            threshold=CPU_THRESHOLD_PERCENT,
+            comparison=above,
+            evaluation_periods=2,
+            # Running instances report every minute; a gap (failover, maintenance) says
+            # nothing about load, so the alarm keeps its state. Outages are the health
+            # check's job.
+            missing=cloudwatch.TreatMissingData.IGNORE,
+        )
+        self.table_throttling = self._alarm(
+            "TableThrottling",
+            description="DynamoDB table throttled reads or writes",
+            metric=cloudwatch.MathExpression(
+                expression="reads + writes",
+                using_metrics={
+                    "reads": table.table.metric(
+                        "ReadThrottleEvents", statistic=cloudwatch.Stats.SUM, period=FIVE_MINUTES
+                    ),
+                    "writes": table.table.metric(
+                        "WriteThrottleEvents", statistic=cloudwatch.Stats.SUM, period=FIVE_MINUTES
+                    ),
+                },
+                label="Throttle events",
+                period=FIVE_MINUTES,
+            ),
+            threshold=1,
+            comparison=at_least,
+            evaluation_periods=1,
+            # DynamoDB publishes throttle events only when they happen.
+            missing=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.health_check_errors = self._alarm(
+            "HealthCheckErrors",
+            description="Health-check function failed (error or timeout)",
+            metric=health_check.function.metric_errors(
+                period=FIVE_MINUTES, statistic=cloudwatch.Stats.SUM
+            ),
+            threshold=1,
+            comparison=at_least,
+            evaluation_periods=1,
+            # No invocations means no errors; Lambda publishes no datapoint then.
+            missing=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.backup_job_problems = self._alarm(
+            "BackupJobProblems",
+            description="AWS Backup job into this stage's vault failed, aborted or expired",
+            metric=backup_events.backup_job_problem_count(),
+            threshold=1,
+            comparison=at_least,
+            evaluation_periods=1,
+            # The rule's metric exists only for periods in which it matched an event.
+            missing=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+
+    def _alarm(
+        self,
+        alarm_id: str,
+        *,
+        description: str,
+        metric: cloudwatch.IMetric,
+        threshold: float,
+        comparison: cloudwatch.ComparisonOperator,
+        evaluation_periods: int,
+        missing: cloudwatch.TreatMissingData,
+    ) -> cloudwatch.Alarm:
+        alarm = cloudwatch.Alarm(
+            self,
+            alarm_id,
+            alarm_description=description,
+            metric=metric,
+            threshold=threshold,
+            comparison_operator=comparison,
+            evaluation_periods=evaluation_periods,
+            treat_missing_data=missing,
+        )
+        alarm.add_alarm_action(self._action)
+        alarm.add_ok_action(self._action)
+        return alarm

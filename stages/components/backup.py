@@ -1,0 +1,128 @@
+"""AWS Backup: encrypted vault, hourly plans, selections for the cluster, table and bucket."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_backup as backup
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from stages.components.bucket import Bucket
+from stages.components.database import Database
+from stages.components.encryption import Encryption
+from stages.components.table import Table
+from stages.config import BackupConfig, VaultLockConfig
+
+_BACKUP_POLICIES = (
+    "service-role/AWSBackupServiceRolePolicyForBackup",
+    "AWSBackupServiceRolePolicyForS3Backup",
+)
+_RESTORE_POLICIES = (
+    "service-role/AWSBackupServiceRolePolicyForRestores",
+    "AWSBackupServiceRolePolicyForS3Restore",
+)
+
+
+class Backup(Construct):
+    """Two plans on one vault, because rules apply to every selection of their plan.
+
+    - continuous: Aurora and S3 support continuous backup (point-in-time restore within the
+      retention, at most 35 days); the hourly job refreshes that recovery point.
+    - snapshot: DynamoDB is not covered by continuous backup, so it gets hourly snapshots
+      here, on top of the table's own point-in-time recovery.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: BackupConfig,
+        keys: Encryption,
+        database: Database,
+        table: Table,
+        bucket: Bucket,
+        retain: bool,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        # Always retained: CloudFormation cannot delete a vault that still holds recovery
+        # points, so DESTROY would only make stack deletion fail. Its name is generated, so
+        # a retained vault never blocks a new stage; its points expire with their lifecycle.
+        self.vault = backup.BackupVault(
+            self,
+            "Vault",
+            encryption_key=keys.backup,
+            removal_policy=RemovalPolicy.RETAIN,
+            lock_configuration=_lock(config.vault_lock) if config.vault_lock else None,
+            # Only AWS Backup's own lifecycle removes recovery points in a retained stage.
+            block_recovery_point_deletion=retain,
+        )
+
+        self.backup_role = iam.Role(
+            self,
+            "BackupRole",
+            assumed_by=iam.ServicePrincipal("backup.amazonaws.com"),
+            description="AWS Backup: back up the DR stage's cluster, table and bucket",
+            managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(name) for name in _BACKUP_POLICIES],
+        )
+        self.restore_role = iam.Role(
+            self,
+            "RestoreRole",
+            assumed_by=iam.ServicePrincipal("backup.amazonaws.com"),
+            description="AWS Backup: restore the DR stage's recovery points (runbook)",
+            managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(name) for name in _RESTORE_POLICIES],
+        )
+        keys.data.grant_decrypt(self.backup_role)
+        keys.backup.grant_encrypt_decrypt(self.backup_role)
+        keys.data.grant_encrypt_decrypt(self.restore_role)
+        keys.backup.grant_decrypt(self.restore_role)
+
+        self.retention = Duration.days(config.retention_days)
+        schedule = events.Schedule.expression(config.schedule)
+
+        def plan(plan_id: str, *, continuous: bool) -> backup.BackupPlan:
+            return backup.BackupPlan(
+                self,
+                plan_id,
+                backup_vault=self.vault,
+                backup_plan_rules=[
+                    backup.BackupPlanRule(
+                        rule_name="Hourly",
+                        schedule_expression=schedule,
+                        start_window=Duration.hours(1),
+                        completion_window=Duration.hours(3),
+                        delete_after=self.retention,
+                        enable_continuous_backup=continuous,
+                    )
+                ],
+            )
+
+        self.continuous_plan = plan("ContinuousPlan", continuous=True)
+        self.continuous_plan.add_selection(
+            "ClusterAndBucket",
+            role=self.backup_role,
+            resources=[
+                backup.BackupResource.from_rds_database_cluster(database.cluster),
+                backup.BackupResource.from_arn(bucket.bucket.bucket_arn),
+            ],
+            allow_restores=False,
+        )
+        self.snapshot_plan = plan("SnapshotPlan", continuous=False)
+        self.snapshot_plan.add_selection(
+            "Table",
+            role=self.backup_role,
+            resources=[backup.BackupResource.from_dynamo_db_table(table.table)],
+            allow_restores=False,
+        )
+
+
+def _lock(lock: VaultLockConfig) -> backup.LockConfiguration:
+    return backup.LockConfiguration(
+        min_retention=Duration.days(lock.min_retention_days),
+        max_retention=Duration.days(lock.max_retention_days),
+        # Present only in compliance mode: after this grace time the lock is immutable.
+        changeable_for=(
+            Duration.days(lock.changeable_for_days) if lock.changeable_for_days else None
+        ),
+    )

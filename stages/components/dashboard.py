@@ -1,0 +1,120 @@
+"""The stage's CloudWatch dashboard."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, Fn
+from aws_cdk import aws_backup as backup
+from aws_cdk import aws_cloudwatch as cloudwatch
+from constructs import Construct
+
+from stages.components.alarms import Alarms
+from stages.components.database import Database
+from stages.components.health_check import HealthCheck
+from stages.components.table import Table
+
+FIVE_MINUTES = Duration.minutes(5)
+ONE_HOUR = Duration.hours(1)
+
+
+class Dashboard(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        database: Database,
+        reader_count: int,
+        table: Table,
+        health_check: HealthCheck,
+        vault: backup.IBackupVault,
+        alarms: Alarms,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        cluster, function = database.cluster, health_check.function
+
+        def graph(title: str, metrics: list[cloudwatch.IMetric]) -> cloudwatch.GraphWidget:
+            return cloudwatch.GraphWidget(title=title, left=metrics, width=8, height=6)
+
+        # The writer is the first instance; readers follow in order.
+        readers = [Fn.select(index + 1, cluster.instance_identifiers) for index in range(reader_count)]
+        self.dashboard = cloudwatch.Dashboard(self, "Dashboard", default_interval=Duration.hours(6))
+        self.dashboard.add_widgets(
+            cloudwatch.AlarmStatusWidget(
+                title="Alarms",
+                alarms=[
+                    alarms.database_cpu,
+                    alarms.table_throttling,
+                    alarms.health_check_errors,
+                    alarms.backup_job_problems,
+                ],
+                width=24,
+                height=3,
+            )
+        )
+        self.dashboard.add_widgets(
+            graph("Aurora CPU (%)", [cluster.metric_cpu_utilization(period=FIVE_MINUTES)]),
+            graph(
+                "Aurora connections",
+                [cluster.metric_database_connections(period=FIVE_MINUTES)],
+            ),
+            graph(
+                "Aurora replica lag (ms)",
+                [
+                    cloudwatch.Metric(
+                        namespace="AWS/RDS",
+                        metric_name="AuroraReplicaLag",
+                        dimensions_map={"DBInstanceIdentifier": reader},
+                        statistic=cloudwatch.Stats.MAXIMUM,
+                        period=FIVE_MINUTES,
+                        label=f"Reader {index + 1}",
+                    )
+                    for index, reader in enumerate(readers)
+                ],
+            ),
+        )
+        self.dashboard.add_widgets(
+            graph(
+                "DynamoDB consumed capacity",
+                [
+                    table.table.metric_consumed_read_capacity_units(period=FIVE_MINUTES),
+                    table.table.metric_consumed_write_capacity_units(period=FIVE_MINUTES),
+                ],
+            ),
+            graph(
+                "Health check invocations and errors",
+                [
+                    function.metric_invocations(period=FIVE_MINUTES),
+                    function.metric_errors(period=FIVE_MINUTES),
+                ],
+            ),
+            graph(
+                "Health check duration (ms)",
+                [
+                    function.metric_duration(period=FIVE_MINUTES, statistic="p50"),
+                    function.metric_duration(period=FIVE_MINUTES, statistic="p95"),
+                ],
+            ),
+        )
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="AWS Backup jobs into this vault (per hour)",
+                left=[
+                    _backup_jobs(vault, "NumberOfBackupJobsCompleted", "Completed"),
+                    _backup_jobs(vault, "NumberOfBackupJobsFailed", "Failed"),
+                    _backup_jobs(vault, "NumberOfBackupJobsAborted", "Aborted"),
+                    _backup_jobs(vault, "NumberOfBackupJobsExpired", "Expired"),
+                ],
+                width=24,
+                height=6,
+            )
+        )
+
+
+def _backup_jobs(vault: backup.IBackupVault, metric_name: str, label: str) -> cloudwatch.IMetric:
+    # A search on the vault name finds the series whichever dimension set (vault alone,
+    # or vault and resource type) AWS Backup publishes them under.
+    query = (
+        f"SEARCH('{{AWS/Backup}} MetricName=\"{metric_name}\" \"{vault.backup_vault_name}\"', "
+        "'Sum', 3600)"
+    )
+    return cloudwatch.MathExpression(expression=f"SUM({query})", label=label, period=ONE_HOUR)

@@ -1,0 +1,155 @@
+"""Aurora PostgreSQL (writer + readers across AZs) behind an RDS Proxy that requires TLS and IAM."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Duration, ReferenceStrength, RemovalPolicy
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_rds as rds
+from constructs import Construct
+
+from stages.components.network import Network
+from stages.config import DatabaseConfig
+
+# Aurora PostgreSQL 17 is in standard support (no extended-support charges) and creatable.
+ENGINE_VERSION = rds.AuroraPostgresEngineVersion.VER_17_7
+DATABASE_NAME = "dr"
+# The RDS-managed master user; the health check signs in as it through the proxy with an
+# IAM token, so no code ever reads its password.
+MASTER_USER = "dr_admin"
+PORT = 5432
+
+
+class Database(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        network: Network,
+        key: kms.IKey,
+        config: DatabaseConfig,
+        availability_zones: Sequence[str],
+        retain: bool,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        engine = rds.DatabaseClusterEngine.aurora_postgres(version=ENGINE_VERSION)
+        vpc = network.vpc
+
+        # Clients without TLS are refused by the server itself, not only by the proxy.
+        parameter_group = rds.ParameterGroup(
+            self,
+            "Parameters",
+            engine=engine,
+            description="DR cluster: TLS required",
+            parameters={"rds.force_ssl": "1"},
+        )
+        self.security_group = ec2.SecurityGroup(
+            self,
+            "ClusterSecurityGroup",
+            vpc=vpc,
+            description="Aurora cluster: admits only the RDS Proxy",
+            allow_all_outbound=False,
+        )
+
+        writer_zone, *reader_zones = availability_zones
+        self.cluster = rds.DatabaseCluster(
+            self,
+            "Cluster",
+            engine=engine,
+            writer=rds.ClusterInstance.provisioned(
+                "Writer",
+                instance_type=ec2.InstanceType(config.instance_class),
+                availability_zone=writer_zone,
+            ),
+            readers=[
+                rds.ClusterInstance.provisioned(
+                    f"Reader{index + 1}",
+                    instance_type=ec2.InstanceType(config.instance_class),
+                    # Readers fill the other AZs first, so a reader is never the writer's AZ
+                    # while there is another one.
+                    availability_zone=reader_zones[index % len(reader_zones)],
+                    promotion_tier=1,
+                )
+                for index in range(config.reader_count)
+            ],
+            vpc=vpc,
+            vpc_subnets=network.data_subnets,
+            security_groups=[self.security_group],
+            port=PORT,
+            default_database_name=DATABASE_NAME,
+            credentials=rds.Credentials.from_username(MASTER_USER, encryption_key=key),
+            # RDS creates the secret and rotates it itself (every 7 days): no rotation
+            # function, so no path to the internet or to Secrets Manager is needed.
+            manage_master_user_password=True,
+            storage_encryption_key=key,
+            iam_authentication=True,
+            parameter_group=parameter_group,
+            backup=rds.BackupProps(retention=Duration.days(7), preferred_window="03:00-04:00"),
+            preferred_maintenance_window="Sun:04:30-Sun:05:30",
+            cloudwatch_logs_exports=["postgresql"],
+            cloudwatch_logs_retention=logs.RetentionDays.ONE_MONTH,
+            copy_tags_to_snapshot=True,
+            deletion_protection=retain,
+            removal_policy=RemovalPolicy.SNAPSHOT if retain else RemovalPolicy.DESTROY,
+        )
+
+        self.proxy_role = iam.Role(
+            self,
+            "ProxyRole",
+            assumed_by=iam.ServicePrincipal("rds.amazonaws.com"),
+            description="RDS Proxy: reads the RDS-managed master secret",
+        )
+        secret = self.cluster.secret
+        assert secret is not None  # manage_master_user_password always exposes one
+        self.proxy = rds.DatabaseProxy(
+            self,
+            "Proxy",
+            proxy_target=rds.ProxyTarget.from_cluster(self.cluster),
+            secrets=[secret],
+            role=self.proxy_role,
+            vpc=vpc,
+            vpc_subnets=network.data_subnets,
+            security_groups=[
+                ec2.SecurityGroup(
+                    self,
+                    "ProxySecurityGroup",
+                    vpc=vpc,
+                    description="RDS Proxy: admits only the health-check function",
+                    allow_all_outbound=False,
+                )
+            ],
+            iam_auth=True,
+            require_tls=True,
+        )
+        # grant_connect splits the proxy ARN with Fn::Split, which accepts Fn::ImportValue
+        # but not the weak Fn::GetStackOutput: consumers must import the proxy strongly.
+        self.proxy.apply_cross_stack_reference_strength(ReferenceStrength.STRONG)
+        # The managed secret is encrypted with the data key; without decrypt the proxy
+        # cannot fetch it and every connection fails.
+        key.grant_decrypt(self.proxy_role)
+        self.cluster.connections.allow_default_port_from(self.proxy, "From the RDS Proxy")
+
+        self.reader_endpoint = self.proxy.add_endpoint(
+            "ReaderEndpoint",
+            vpc=vpc,
+            vpc_subnets=network.data_subnets,
+            security_groups=self.proxy.connections.security_groups,
+            target_role=rds.ProxyEndpointTargetRole.READ_ONLY,
+        )
+
+    @property
+    def database_name(self) -> str:
+        return DATABASE_NAME
+
+    @property
+    def user(self) -> str:
+        return MASTER_USER
+
+    @property
+    def port(self) -> int:
+        return PORT

@@ -1,0 +1,127 @@
+"""The health-check function: inside the VPC, least privilege to the table, bucket and proxy."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import jsii
+from aws_cdk import (
+    AssetHashType,
+    BundlingOptions,
+    DockerImage,
+    Duration,
+    ILocalBundling,
+    RemovalPolicy,
+)
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from stages.components.bucket import Bucket
+from stages.components.database import Database
+from stages.components.network import Network
+from stages.components.table import Table
+
+_ROOT = Path(__file__).resolve().parents[2]
+SOURCE = _ROOT / "lambda" / "health_check"
+# Filled by `make` (pip, for the Lambda platform); synth only copies it: no download, no Docker.
+DEPENDENCIES = _ROOT / "build" / "lambda-deps"
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+# The one S3 object the function may read and write (the handler gets it from its environment).
+CANARY_OBJECT_KEY = "health-check/canary.json"
+
+
+@jsii.implements(ILocalBundling)
+class _LocalBundling:
+    """Handler plus pre-installed pure-Python dependencies, assembled on this machine."""
+
+    def try_bundle(self, output_dir: str, options: Any) -> bool:
+        if not (DEPENDENCIES / ".installed").exists():
+            raise RuntimeError(
+                f"{DEPENDENCIES} is missing: run `make synth` (it installs the function's "
+                "dependencies) before synthesizing"
+            )
+        ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".installed", "bin")
+        shutil.copytree(DEPENDENCIES, output_dir, dirs_exist_ok=True, ignore=ignore)
+        for source in SOURCE.glob("*.py"):
+            shutil.copy2(source, output_dir)
+        return True
+
+
+class HealthCheck(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        network: Network,
+        database: Database,
+        table: Table,
+        bucket: Bucket,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.security_group = ec2.SecurityGroup(
+            self,
+            "SecurityGroup",
+            vpc=network.vpc,
+            description="Health-check function",
+            allow_all_outbound=False,
+        )
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description="DR stage health check: DynamoDB, S3, Aurora writer and reader",
+            runtime=RUNTIME,
+            architecture=lambda_.Architecture.ARM_64,
+            handler="handler.handler",
+            code=lambda_.Code.from_asset(
+                str(SOURCE),
+                # Hash what is deployed (handler and dependencies), not only the source.
+                asset_hash_type=AssetHashType.OUTPUT,
+                bundling=BundlingOptions(
+                    # Never pulled: local bundling always succeeds or stops synth.
+                    image=DockerImage.from_registry("unused-local-bundling"),
+                    local=_LocalBundling(),
+                ),
+            ),
+            memory_size=256,
+            timeout=Duration.seconds(30),
+            vpc=network.vpc,
+            vpc_subnets=network.app_subnets,
+            security_groups=[self.security_group],
+            log_group=self.log_group,
+            environment={
+                "TABLE_NAME": table.table.table_name,
+                "BUCKET_NAME": bucket.bucket.bucket_name,
+                "DB_ENDPOINT": database.proxy.endpoint,
+                "DB_READER_ENDPOINT": database.reader_endpoint.endpoint,
+                "DB_PORT": str(database.port),
+                "DB_NAME": database.database_name,
+                "DB_USER": database.user,
+                "CANARY_OBJECT_KEY": CANARY_OBJECT_KEY,
+            },
+        )
+        # The proxy (both endpoints share its security group) and, over HTTPS, the S3 and
+        # DynamoDB gateway endpoints: isolated subnets have no route anywhere else, and the
+        # gateway endpoints' prefix lists cannot be resolved at synth time without a lookup.
+        self.function.connections.allow_to(
+            database.proxy, ec2.Port.tcp(database.port), "To the RDS Proxy"
+        )
+        self.function.connections.allow_to(
+            ec2.Peer.any_ipv4(), ec2.Port.HTTPS, "S3 and DynamoDB gateway endpoints"
+        )
+        table.table.grant(self.function, "dynamodb:PutItem", "dynamodb:GetItem")
+        table.key.grant_encrypt_decrypt(self.function)
+        bucket.bucket.grant_put(self.function, CANARY_OBJECT_KEY)
+        bucket.bucket.grant_read(self.function, CANARY_OBJECT_KEY)
+        database.proxy.grant_connect(self.function, database.user)
+

@@ -1,0 +1,63 @@
+"""Stateful stack: everything whose replacement would lose data or subscriptions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from constructs import Construct
+
+from stages.base_stack import DrStack
+from stages.components.backup import Backup
+from stages.components.bucket import Bucket
+from stages.components.database import Database
+from stages.components.encryption import Encryption
+from stages.components.network import Network
+from stages.components.notifications import Notifications
+from stages.components.table import Table
+from stages.config import StageConfig
+
+
+class DataStack(DrStack):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: StageConfig, **kwargs: Any
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            config=config,
+            description=f"DR stage ({config.name}): network, keys, data stores, backup vault",
+            termination_protection=config.retain_data,
+            **kwargs,
+        )
+        retain = config.retain_data
+        self.network = Network(
+            self,
+            "Network",
+            availability_zones=config.availability_zones,
+            retain_logs=retain,
+        )
+        self.keys = Encryption(self, "Encryption", retain=retain)
+        self.database = Database(
+            self,
+            "Database",
+            network=self.network,
+            key=self.keys.data,
+            config=config.database,
+            availability_zones=config.availability_zones,
+            retain=retain,
+        )
+        self.table = Table(self, "Table", key=self.keys.data, retain=retain)
+        self.bucket = Bucket(self, "Bucket", key=self.keys.data, retain=retain)
+        self.backup = Backup(
+            self,
+            "Backup",
+            config=config.backup,
+            keys=self.keys,
+            database=self.database,
+            table=self.table,
+            bucket=self.bucket,
+            retain=retain,
+        )
+        self.notifications = Notifications(
+            self, "Notifications", key=self.keys.notifications, emails=config.alarm_emails
+        )

@@ -1,0 +1,92 @@
+"""The disaster-recovery Stage: a stateful and a stateless stack, checked by cdk-nag."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import CfnOutput, Environment, Stack, Stage
+from constructs import Construct
+
+from stages.compliance import acknowledge_findings, register_checks
+from stages.config import StageConfig
+from stages.data_stack import DataStack
+from stages.service_stack import ServiceStack
+
+
+@dataclass(frozen=True)
+class StageOutputs:
+    """What the post-deploy checks read (e.g. as `env_from_cfn_outputs`)."""
+
+    health_check_function_name: CfnOutput
+    table_name: CfnOutput
+    table_arn: CfnOutput
+    bucket_name: CfnOutput
+    backup_vault_name: CfnOutput
+    backup_role_arn: CfnOutput
+    restore_role_arn: CfnOutput
+    cluster_arn: CfnOutput
+    proxy_endpoint: CfnOutput
+    proxy_reader_endpoint: CfnOutput
+    topic_arn: CfnOutput
+    dashboard_name: CfnOutput
+
+
+class DrStage(Stage):
+    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
+        super().__init__(
+            scope, construct_id, env=Environment(account=config.account, region=config.region)
+        )
+        self.config = config
+        self.data = DataStack(self, "Data", config=config)
+        self.service = ServiceStack(self, "Service", config=config, data=self.data)
+        self.outputs = self._outputs()
+        acknowledge_findings(self)
+        register_checks(self)
+
+    def _outputs(self) -> StageOutputs:
+        data, service = self.data, self.service
+
+        def output(stack: Stack, output_id: str, value: str, description: str) -> CfnOutput:
+            return CfnOutput(stack, output_id, value=value, description=description)
+
+        return StageOutputs(
+            health_check_function_name=output(
+                service,
+                "HealthCheckFunctionName",
+                service.health_check.function.function_name,
+                "Health-check Lambda function",
+            ),
+            table_name=output(data, "TableName", data.table.table.table_name, "DynamoDB table"),
+            table_arn=output(data, "TableArn", data.table.table.table_arn, "DynamoDB table ARN"),
+            bucket_name=output(data, "BucketName", data.bucket.bucket.bucket_name, "S3 bucket"),
+            backup_vault_name=output(
+                data, "BackupVaultName", data.backup.vault.backup_vault_name, "AWS Backup vault"
+            ),
+            backup_role_arn=output(
+                data, "BackupRoleArn", data.backup.backup_role.role_arn, "Role for backup jobs"
+            ),
+            restore_role_arn=output(
+                data, "RestoreRoleArn", data.backup.restore_role.role_arn, "Role for restores"
+            ),
+            cluster_arn=output(
+                data, "ClusterArn", data.database.cluster.cluster_arn, "Aurora cluster ARN"
+            ),
+            proxy_endpoint=output(
+                data, "ProxyEndpoint", data.database.proxy.endpoint, "RDS Proxy (read/write)"
+            ),
+            proxy_reader_endpoint=output(
+                data,
+                "ProxyReaderEndpoint",
+                data.database.reader_endpoint.endpoint,
+                "RDS Proxy (read-only)",
+            ),
+            topic_arn=output(
+                data, "TopicArn", data.notifications.topic.topic_arn, "Notifications topic"
+            ),
+            dashboard_name=output(
+                service,
+                "DashboardName",
+                service.dashboard.dashboard.dashboard_name,
+                "CloudWatch dashboard",
+            ),
+        )

@@ -1,0 +1,65 @@
+"""Stateless stack: the health check, event rules, alarms and dashboard (safe to replace)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from constructs import Construct
+
+from stages.base_stack import DrStack
+from stages.components.alarms import Alarms
+from stages.components.backup_events import BackupEvents
+from stages.components.dashboard import Dashboard
+from stages.components.health_check import HealthCheck
+from stages.config import StageConfig
+from stages.data_stack import DataStack
+
+
+class ServiceStack(DrStack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        data: DataStack,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            config=config,
+            description=f"DR stage ({config.name}): health check, alarms, dashboard, events",
+            **kwargs,
+        )
+        topic = data.notifications.topic
+        self.health_check = HealthCheck(
+            self,
+            "HealthCheck",
+            network=data.network,
+            database=data.database,
+            table=data.table,
+            bucket=data.bucket,
+        )
+        self.backup_events = BackupEvents(
+            self, "BackupEvents", vault=data.backup.vault, topic=topic
+        )
+        self.alarms = Alarms(
+            self,
+            "Alarms",
+            topic=topic,
+            database=data.database,
+            table=data.table,
+            health_check=self.health_check,
+            backup_events=self.backup_events,
+        )
+        self.dashboard = Dashboard(
+            self,
+            "Dashboard",
+            database=data.database,
+            reader_count=config.database.reader_count,
+            table=data.table,
+            health_check=self.health_check,
+            vault=data.backup.vault,
+            alarms=self.alarms,
+        )
