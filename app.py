@@ -16,7 +16,9 @@ from stages.dr_stage import DrStage
 
 def build(app: App, config: AppConfig) -> dict[str, DrStage]:
     """Add every construct of the app to `app`; returns the DR stages by name."""
-    return {stage.name: DrStage(app, stage.name.capitalize(), config=stage) for stage in config.stages}
+    return {
+        stage.name: DrStage(app, stage.name.capitalize(), config=stage) for stage in config.stages
+    }
 
 
 def config_from(context: Mapping[str, Any]) -> AppConfig:
@@ -31,7 +33,9 @@ def main() -> None:
     build(app, config_from(app.node.get_all_context()))
     found = violations(app.synth().directory)
     if found:
-        print("\n".join(["cdk-nag violations (see validation-report.json):", *found]), file=sys.stderr)
+        print(
+            "\n".join(["cdk-nag violations (see validation-report.json):", *found]), file=sys.stderr
+        )
         sys.exit(1)
 
 

@@ -244,7 +244,7 @@ def _availability_zones(section: _Section, region: str) -> tuple[str, str, str]:
         "availabilityZones",
         lambda value, k: _check_string(value, k, zone, f"an Availability Zone of {region}"),
     )
-    if len(zones) != 3:  # noqa: PLR2004 - the design is three AZs
+    if len(zones) != 3:
         raise ConfigError(f"{key}: expected exactly 3 Availability Zones, got {len(zones)}")
     if len(set(zones)) != len(zones):
         raise ConfigError(f"{key}: Availability Zones must be distinct")

@@ -30,7 +30,7 @@ DB_TIMEOUT_S = 5.0
 MAX_ERROR_LENGTH = 300
 
 
-class CheckFailed(Exception):
+class CanaryMismatchError(Exception):
     """A store answered, but not with what was written."""
 
 
@@ -61,28 +61,26 @@ def _now() -> str:
 def check_dynamodb() -> dict[str, Any]:
     table, written = os.environ["TABLE_NAME"], _now()
     dynamodb = _client("dynamodb")
-    dynamodb.put_item(
-        TableName=table, Item={"id": {"S": CANARY_ID}, "written_at": {"S": written}}
-    )
+    dynamodb.put_item(TableName=table, Item={"id": {"S": CANARY_ID}, "written_at": {"S": written}})
     item = dynamodb.get_item(TableName=table, Key={"id": {"S": CANARY_ID}}, ConsistentRead=True)
     read = item.get("Item", {}).get("written_at", {}).get("S")
     if read != written:
-        raise CheckFailed(f"read back {read!r}, wrote {written!r}")
+        raise CanaryMismatchError(f"read back {read!r}, wrote {written!r}")
     return {"canary": written}
 
 
 def check_s3() -> dict[str, Any]:
     bucket, key, written = os.environ["BUCKET_NAME"], os.environ["CANARY_OBJECT_KEY"], _now()
     s3 = _client("s3")
-    put = s3.put_object(
-        Bucket=bucket, Key=key, Body=json.dumps({"written_at": written}).encode()
-    )
+    put = s3.put_object(Bucket=bucket, Key=key, Body=json.dumps({"written_at": written}).encode())
     if put.get("ServerSideEncryption") != "aws:kms":
-        raise CheckFailed(f"object stored with {put.get('ServerSideEncryption')!r}, not aws:kms")
+        raise CanaryMismatchError(
+            f"object stored with {put.get('ServerSideEncryption')!r}, not aws:kms"
+        )
     body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     read = json.loads(body).get("written_at")
     if read != written:
-        raise CheckFailed(f"read back {read!r}, wrote {written!r}")
+        raise CanaryMismatchError(f"read back {read!r}, wrote {written!r}")
     return {"canary": written}
 
 
@@ -122,7 +120,7 @@ def check_database_writer() -> dict[str, Any]:
     finally:
         connection.close()
     if not read or read[0][0] != written:
-        raise CheckFailed(f"read back {read!r}, wrote {written!r}")
+        raise CanaryMismatchError(f"read back {read!r}, wrote {written!r}")
     return {"canary": written.isoformat()}
 
 
@@ -152,7 +150,7 @@ def _run(check: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     started = time.perf_counter()
     try:
         report = {"healthy": True, **check()}
-    except Exception as error:  # noqa: BLE001 - every failure is reported, none escapes
+    except Exception as error:
         report = {
             "healthy": False,
             "error": type(error).__name__,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, Names, RemovalPolicy
 from aws_cdk import aws_backup as backup
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -64,14 +64,18 @@ class Backup(Construct):
             "BackupRole",
             assumed_by=iam.ServicePrincipal("backup.amazonaws.com"),
             description="AWS Backup: back up the DR stage's cluster, table and bucket",
-            managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(name) for name in _BACKUP_POLICIES],
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name(name) for name in _BACKUP_POLICIES
+            ],
         )
         self.restore_role = iam.Role(
             self,
             "RestoreRole",
             assumed_by=iam.ServicePrincipal("backup.amazonaws.com"),
             description="AWS Backup: restore the DR stage's recovery points (runbook)",
-            managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(name) for name in _RESTORE_POLICIES],
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name(name) for name in _RESTORE_POLICIES
+            ],
         )
         keys.data.grant_decrypt(self.backup_role)
         keys.backup.grant_encrypt_decrypt(self.backup_role)
@@ -85,13 +89,16 @@ class Backup(Construct):
             return backup.BackupPlan(
                 self,
                 plan_id,
+                # The default name is the construct id, which two stages in one account share.
+                backup_plan_name=f"{Names.unique_id(self)}{plan_id}",
                 backup_vault=self.vault,
                 backup_plan_rules=[
                     backup.BackupPlanRule(
                         rule_name="Hourly",
                         schedule_expression=schedule,
                         start_window=Duration.hours(1),
-                        completion_window=Duration.hours(3),
+                        # Finish within the hour after the start window, before the next hourly job.
+                        completion_window=Duration.hours(2),
                         delete_after=self.retention,
                         enable_continuous_backup=continuous,
                     )

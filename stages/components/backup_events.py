@@ -35,13 +35,17 @@ class BackupEvents(Construct):
         self.backup_job_problems = events.Rule(
             self,
             "BackupJobProblems",
-            description="AWS Backup jobs into this stage's vault that did not complete",
+            description="Backup jobs into this stage's vault that failed or completed with issues",
             event_pattern=events.EventPattern(
                 source=["aws.backup"],
                 detail_type=["Backup Job State Change"],
                 detail={
-                    "state": BACKUP_JOB_PROBLEM_STATES,
                     "backupVaultName": [vault.backup_vault_name],
+                    # The console's "Completed with issues" is COMPLETED with a status message.
+                    "$or": [
+                        {"state": BACKUP_JOB_PROBLEM_STATES},
+                        {"state": ["COMPLETED"], "statusMessage": [{"exists": True}]},
+                    ],
                 },
             ),
             targets=[

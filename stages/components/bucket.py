@@ -16,9 +16,7 @@ ACCESS_LOG_EXPIRY_DAYS = 365
 
 
 class Bucket(Construct):
-    def __init__(
-        self, scope: Construct, construct_id: str, *, key: kms.IKey, retain: bool
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, key: kms.IKey, retain: bool) -> None:
         super().__init__(scope, construct_id)
         removal = RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY
         common: dict[str, object] = {

@@ -36,7 +36,9 @@ class Dashboard(Construct):
             return cloudwatch.GraphWidget(title=title, left=metrics, width=8, height=6)
 
         # The writer is the first instance; readers follow in order.
-        readers = [Fn.select(index + 1, cluster.instance_identifiers) for index in range(reader_count)]
+        readers = [
+            Fn.select(index + 1, cluster.instance_identifiers) for index in range(reader_count)
+        ]
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard", default_interval=Duration.hours(6))
         self.dashboard.add_widgets(
             cloudwatch.AlarmStatusWidget(
@@ -114,7 +116,7 @@ def _backup_jobs(vault: backup.IBackupVault, metric_name: str, label: str) -> cl
     # A search on the vault name finds the series whichever dimension set (vault alone,
     # or vault and resource type) AWS Backup publishes them under.
     query = (
-        f"SEARCH('{{AWS/Backup}} MetricName=\"{metric_name}\" \"{vault.backup_vault_name}\"', "
+        f'SEARCH(\'{{AWS/Backup}} MetricName="{metric_name}" "{vault.backup_vault_name}"\', '
         "'Sum', 3600)"
     )
     return cloudwatch.MathExpression(expression=f"SUM({query})", label=label, period=ONE_HOUR)

@@ -132,7 +132,7 @@ class Database(Construct):
         # The managed secret is encrypted with the data key; without decrypt the proxy
         # cannot fetch it and every connection fails.
         key.grant_decrypt(self.proxy_role)
-        self.cluster.connections.allow_default_port_from(self.proxy, "From the RDS Proxy")
+        # The proxy target adds the cluster's only ingress rule: from the proxy's group.
 
         self.reader_endpoint = self.proxy.add_endpoint(
             "ReaderEndpoint",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jsii
 from aws_cdk import (
@@ -90,7 +90,9 @@ class HealthCheck(Construct):
                 bundling=BundlingOptions(
                     # Never pulled: local bundling always succeeds or stops synth.
                     image=DockerImage.from_registry("unused-local-bundling"),
-                    local=_LocalBundling(),
+                    # jsii calls try_bundle(output_dir, options); the protocol's keyword form
+                    # does not match that, hence the cast.
+                    local=cast(ILocalBundling, _LocalBundling()),
                 ),
             ),
             memory_size=256,
@@ -124,4 +126,3 @@ class HealthCheck(Construct):
         bucket.bucket.grant_put(self.function, CANARY_OBJECT_KEY)
         bucket.bucket.grant_read(self.function, CANARY_OBJECT_KEY)
         database.proxy.grant_connect(self.function, database.user)
-

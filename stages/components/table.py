@@ -12,9 +12,7 @@ PITR_RECOVERY_DAYS = 35
 
 
 class Table(Construct):
-    def __init__(
-        self, scope: Construct, construct_id: str, *, key: kms.IKey, retain: bool
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, key: kms.IKey, retain: bool) -> None:
         super().__init__(scope, construct_id)
         self.key = key
         self.table = dynamodb.Table(

@@ -1,0 +1,110 @@
+"""One synthesis of the whole app per test session, shared by every test."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import App
+from aws_cdk.assertions import Template
+
+import app as cdk_app
+from stages.config import AppConfig, load_config
+from stages.dr_stage import DrStage
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cdk_context() -> dict[str, Any]:
+    """The context the CDK CLI passes to the app: cdk.json's, feature flags included."""
+    context: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
+    return context
+
+
+@dataclass(frozen=True)
+class Synthesis:
+    outdir: Path
+    config: AppConfig
+    stages: dict[str, DrStage]
+    templates: dict[str, Template]  # by stack name, e.g. "Dev-Data"
+
+    def template_file(self, stack_name: str) -> Path:
+        stage_id, _ = stack_name.split("-")
+        stage = self.stages[stage_id.lower()]
+        stack = stage.data if stack_name.endswith("Data") else stage.service
+        return self.outdir / f"assembly-{stage_id}" / stack.template_file
+
+
+@pytest.fixture(scope="session")
+def synthesis(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    context = cdk_context()
+    config = load_config(context)
+    app = App(context=context, outdir=str(outdir))
+    stages = cdk_app.build(app, config)
+    app.synth()
+    templates = {
+        stack.stack_name: Template.from_stack(stack)
+        for stage in stages.values()
+        for stack in (stage.data, stage.service)
+    }
+    return Synthesis(outdir=outdir, config=config, stages=stages, templates=templates)
+
+
+@pytest.fixture(scope="session")
+def dev_data(synthesis: Synthesis) -> Template:
+    return synthesis.templates["Dev-Data"]
+
+
+@pytest.fixture(scope="session")
+def dev_service(synthesis: Synthesis) -> Template:
+    return synthesis.templates["Dev-Service"]
+
+
+@pytest.fixture(scope="session")
+def prod_data(synthesis: Synthesis) -> Template:
+    return synthesis.templates["Prod-Data"]
+
+
+@pytest.fixture(scope="session")
+def prod_service(synthesis: Synthesis) -> Template:
+    return synthesis.templates["Prod-Service"]
+
+
+def resources(template: Template, resource_type: str) -> dict[str, dict[str, Any]]:
+    return {key: dict(value) for key, value in template.find_resources(resource_type).items()}
+
+
+def only(template: Template, resource_type: str) -> tuple[str, dict[str, Any]]:
+    """The single resource of a type, with its logical id."""
+    found = resources(template, resource_type)
+    assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"
+    return next(iter(found.items()))
+
+
+def props(resource: dict[str, Any]) -> dict[str, Any]:
+    properties: dict[str, Any] = resource.get("Properties", {})
+    return properties
+
+
+def walk(value: Any) -> Iterator[Any]:
+    """Every nested value of a JSON document, depth first."""
+    yield value
+    if isinstance(value, dict):
+        for child in value.values():
+            yield from walk(child)
+    elif isinstance(value, list):
+        for child in value:
+            yield from walk(child)
+
+
+def ref(logical_id: str) -> dict[str, str]:
+    return {"Ref": logical_id}
+
+
+def get_att(logical_id: str, attribute: str) -> dict[str, list[str]]:
+    return {"Fn::GetAtt": [logical_id, attribute]}

@@ -1,0 +1,147 @@
+"""Aurora PostgreSQL cluster and the RDS Proxy in front of it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk.assertions import Template
+
+from tests.conftest import Synthesis, get_att, only, props, ref, resources
+
+DATA_KEY = "EncryptionDataKey4CB32E29"
+CLUSTER = "DatabaseCluster5B53A178"
+
+
+def cluster(template: Template) -> dict[str, Any]:
+    return props(only(template, "AWS::RDS::DBCluster")[1])
+
+
+def test_engine_is_a_creatable_aurora_postgresql_17(dev_data: Template) -> None:
+    properties = cluster(dev_data)
+    assert properties["Engine"] == "aurora-postgresql"
+    # The original pinned 15.3, which RDS no longer creates (cfn-lint W3690).
+    assert properties["EngineVersion"].startswith("17.")
+
+
+def test_cluster_security_settings(dev_data: Template) -> None:
+    properties = cluster(dev_data)
+    assert properties["StorageEncrypted"] is True
+    assert properties["KmsKeyId"] == get_att(DATA_KEY, "Arn")
+    assert properties["EnableIAMDatabaseAuthentication"] is True
+    assert properties["BackupRetentionPeriod"] == 7
+    assert properties["EnableCloudwatchLogsExports"] == ["postgresql"]
+
+
+def test_master_password_is_managed_and_rotated_by_rds(dev_data: Template) -> None:
+    properties = cluster(dev_data)
+    assert properties["ManageMasterUserPassword"] is True
+    assert properties["MasterUserSecret"] == {"KmsKeyId": get_att(DATA_KEY, "Arn")}
+    assert "MasterUserPassword" not in properties
+    # No secret resource and no rotation function that would need a path to the internet.
+    assert resources(dev_data, "AWS::SecretsManager::Secret") == {}
+    assert resources(dev_data, "AWS::SecretsManager::RotationSchedule") == {}
+
+
+def test_parameter_group_forces_tls(dev_data: Template) -> None:
+    _, group = only(dev_data, "AWS::RDS::DBClusterParameterGroup")
+    assert props(group)["Family"] == "aurora-postgresql17"
+    assert props(group)["Parameters"] == {"rds.force_ssl": "1"}
+    assert cluster(dev_data)["DBClusterParameterGroupName"] == ref(
+        only(dev_data, "AWS::RDS::DBClusterParameterGroup")[0]
+    )
+
+
+def test_writer_and_reader_in_different_azs(synthesis: Synthesis, dev_data: Template) -> None:
+    instances = resources(dev_data, "AWS::RDS::DBInstance")
+    assert len(instances) == 1 + synthesis.config.dev.database.reader_count
+    zones = {props(i)["AvailabilityZone"] for i in instances.values()}
+    assert len(zones) == len(instances)
+    assert {props(i)["DBInstanceClass"] for i in instances.values()} == {"db.t4g.medium"}
+    assert all(props(i)["PubliclyAccessible"] is False for i in instances.values())
+
+
+def test_proxy_requires_tls_and_iam(dev_data: Template) -> None:
+    _, proxy = only(dev_data, "AWS::RDS::DBProxy")
+    properties = props(proxy)
+    assert properties["RequireTLS"] is True
+    assert properties["EngineFamily"] == "POSTGRESQL"
+    [auth] = properties["Auth"]
+    assert auth["IAMAuth"] == "REQUIRED"
+    assert auth["SecretArn"] == get_att(CLUSTER, "MasterUserSecret.SecretArn")
+
+
+def test_proxy_can_read_the_managed_secret(dev_data: Template) -> None:
+    dev_data.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyDocument": {
+                "Statement": [
+                    {
+                        "Action": [
+                            "secretsmanager:DescribeSecret",
+                            "secretsmanager:GetSecretValue",
+                        ],
+                        "Effect": "Allow",
+                        "Resource": get_att(CLUSTER, "MasterUserSecret.SecretArn"),
+                    },
+                    {
+                        "Action": "kms:Decrypt",
+                        "Effect": "Allow",
+                        "Resource": get_att(DATA_KEY, "Arn"),
+                    },
+                ]
+            }
+        },
+    )
+
+
+def test_read_only_proxy_endpoint(dev_data: Template) -> None:
+    _, endpoint = only(dev_data, "AWS::RDS::DBProxyEndpoint")
+    assert props(endpoint)["TargetRole"] == "READ_ONLY"
+
+
+def _ingress_rules(template: Template) -> list[dict[str, Any]]:
+    rules = [props(r) for r in resources(template, "AWS::EC2::SecurityGroupIngress").values()]
+    for group in resources(template, "AWS::EC2::SecurityGroup").values():
+        rules += props(group).get("SecurityGroupIngress", [])
+    return rules
+
+
+def test_database_admits_only_the_proxy(dev_data: Template) -> None:
+    groups = resources(dev_data, "AWS::EC2::SecurityGroup")
+    cluster_sg = next(k for k in groups if k.startswith("DatabaseClusterSecurityGroup"))
+    proxy_sg = next(k for k in groups if k.startswith("DatabaseProxySecurityGroup"))
+    to_cluster = [
+        rule
+        for rule in _ingress_rules(dev_data)
+        if rule.get("GroupId") == get_att(cluster_sg, "GroupId")
+    ]
+    assert len(to_cluster) == 1
+    assert to_cluster[0]["SourceSecurityGroupId"] == get_att(proxy_sg, "GroupId")
+    assert to_cluster[0]["FromPort"] == get_att(CLUSTER, "Endpoint.Port")
+    # The original admitted the whole VPC CIDR; nothing admits an address range now.
+    assert not [r for r in _ingress_rules(dev_data) if "CidrIp" in r or "CidrIpv6" in r]
+
+
+def test_proxy_admits_only_the_health_check_function(dev_service: Template) -> None:
+    rules = _ingress_rules(dev_service)
+    assert len(rules) == 1
+    [rule] = rules
+    assert rule["FromPort"] == rule["ToPort"] == 5432
+    function_sg = next(
+        k for k in resources(dev_service, "AWS::EC2::SecurityGroup") if k.startswith("HealthCheck")
+    )
+    assert rule["SourceSecurityGroupId"] == get_att(function_sg, "GroupId")
+
+
+def test_prod_cluster_is_protected_and_snapshotted(prod_data: Template, dev_data: Template) -> None:
+    prod_cluster = only(prod_data, "AWS::RDS::DBCluster")[1]
+    assert prod_cluster["DeletionPolicy"] == "Snapshot"
+    assert prod_cluster["UpdateReplacePolicy"] == "Snapshot"
+    assert props(prod_cluster)["DeletionProtection"] is True
+    assert {
+        props(i)["DBInstanceClass"] for i in resources(prod_data, "AWS::RDS::DBInstance").values()
+    } == {"db.r7g.large"}
+    dev_cluster = only(dev_data, "AWS::RDS::DBCluster")[1]
+    assert dev_cluster["DeletionPolicy"] == "Delete"
+    assert props(dev_cluster)["DeletionProtection"] is False

@@ -1,0 +1,143 @@
+"""SNS topic, EventBridge rules for AWS Backup, alarms and the dashboard."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_cdk.assertions import Template
+
+from tests.conftest import Synthesis, only, props, resources
+
+TOPIC = "NotificationsTopicAE679CBD"
+
+
+def test_topic_is_cmk_encrypted_with_email_subscribers(
+    synthesis: Synthesis, dev_data: Template, prod_data: Template
+) -> None:
+    for template, stage in ((dev_data, synthesis.config.dev), (prod_data, synthesis.config.prod)):
+        _, topic = only(template, "AWS::SNS::Topic")
+        assert "EncryptionNotificationsKey" in json.dumps(props(topic)["KmsMasterKeyId"])
+        subscriptions = resources(template, "AWS::SNS::Subscription").values()
+        assert sorted(props(s)["Endpoint"] for s in subscriptions) == sorted(stage.alarm_emails)
+        assert {props(s)["Protocol"] for s in subscriptions} == {"email"}
+
+
+def test_topic_policy_is_tls_only_and_admits_alarms_and_events(dev_data: Template) -> None:
+    _, policy = only(dev_data, "AWS::SNS::TopicPolicy")
+    found = props(policy)["PolicyDocument"]["Statement"]
+    [deny] = [s for s in found if s["Effect"] == "Deny"]
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    publishers = {s["Principal"]["Service"]: s for s in found if s["Effect"] == "Allow"}
+    assert set(publishers) == {"cloudwatch.amazonaws.com", "events.amazonaws.com"}
+    assert publishers["cloudwatch.amazonaws.com"]["Condition"] == {
+        "ArnLike": {"aws:SourceArn": "arn:aws:cloudwatch:us-east-1:222222222222:alarm:*"}
+    }
+
+
+def rule(template: Template, prefix: str) -> dict[str, Any]:
+    [found] = [
+        props(r)
+        for k, r in resources(template, "AWS::Events::Rule").items()
+        if k.startswith(prefix)
+    ]
+    return found
+
+
+def test_backup_job_rule_filters_on_state_for_this_vault(dev_service: Template) -> None:
+    pattern = rule(dev_service, "BackupEventsBackupJobProblems")["EventPattern"]
+    assert pattern["source"] == ["aws.backup"]
+    assert pattern["detail-type"] == ["Backup Job State Change"]
+    assert pattern["detail"]["$or"] == [
+        {"state": ["FAILED", "ABORTED", "EXPIRED", "PARTIAL"]},
+        {"state": ["COMPLETED"], "statusMessage": [{"exists": True}]},
+    ]
+    assert "BackupVaultName" in json.dumps(pattern["detail"]["backupVaultName"])
+
+
+def test_restore_job_rule_filters_on_status(dev_service: Template) -> None:
+    """Restore job events carry `status`; the original filtered on `state` and never matched."""
+    pattern = rule(dev_service, "BackupEventsRestoreJobs")["EventPattern"]
+    assert pattern["detail-type"] == ["Restore Job State Change"]
+    assert pattern["detail"] == {"status": ["COMPLETED", "FAILED", "ABORTED"]}
+
+
+def test_rules_notify_the_topic_with_a_readable_message(dev_service: Template) -> None:
+    for prefix in ("BackupEventsBackupJobProblems", "BackupEventsRestoreJobs"):
+        [target] = rule(dev_service, prefix)["Targets"]
+        assert "NotificationsTopic" in json.dumps(target["Arn"])
+        assert "AWS Backup" in target["InputTransformer"]["InputTemplate"]
+
+
+def alarms(template: Template) -> dict[str, dict[str, Any]]:
+    return {
+        key.removeprefix("Alarms")[:-8]: props(alarm)
+        for key, alarm in resources(template, "AWS::CloudWatch::Alarm").items()
+    }
+
+
+def test_every_alarm_notifies_and_decides_missing_data(dev_service: Template) -> None:
+    found = alarms(dev_service)
+    assert set(found) == {
+        "DatabaseCpu",
+        "TableThrottling",
+        "HealthCheckErrors",
+        "BackupJobProblems",
+    }
+    for name, alarm in found.items():
+        assert "NotificationsTopic" in json.dumps(alarm["AlarmActions"]), name
+        assert "NotificationsTopic" in json.dumps(alarm["OKActions"]), name
+        assert alarm["TreatMissingData"] in {"ignore", "notBreaching"}, name
+
+
+def test_aurora_cpu_alarm(dev_service: Template) -> None:
+    alarm = alarms(dev_service)["DatabaseCpu"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/RDS", "CPUUtilization")
+    assert alarm["Dimensions"][0]["Name"] == "DBClusterIdentifier"
+    assert (alarm["Period"], alarm["EvaluationPeriods"], alarm["Threshold"]) == (300, 2, 80)
+    assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+
+
+def test_throttling_alarm_watches_this_tables_throttle_metrics(dev_service: Template) -> None:
+    alarm = alarms(dev_service)["TableThrottling"]
+    metrics = [m["MetricStat"]["Metric"] for m in alarm["Metrics"] if "MetricStat" in m]
+    assert sorted(m["MetricName"] for m in metrics) == ["ReadThrottleEvents", "WriteThrottleEvents"]
+    for metric in metrics:
+        assert metric["Namespace"] == "AWS/DynamoDB"
+        assert [d["Name"] for d in metric["Dimensions"]] == ["TableName"]
+    # The original watched the account-level UserErrors metric, which never fires for a table.
+    assert "UserErrors" not in json.dumps(alarm)
+    assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_health_check_error_alarm(dev_service: Template) -> None:
+    alarm = alarms(dev_service)["HealthCheckErrors"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/Lambda", "Errors")
+    assert alarm["Threshold"] == 1
+
+
+def test_backup_problem_alarm_counts_the_rule_matches(dev_service: Template) -> None:
+    alarm = alarms(dev_service)["BackupJobProblems"]
+    [metric] = [m["MetricStat"]["Metric"] for m in alarm["Metrics"]]
+    assert (metric["Namespace"], metric["MetricName"]) == ("AWS/Events", "TriggeredRules")
+    [dimension] = metric["Dimensions"]
+    assert dimension["Name"] == "RuleName"
+    assert dimension["Value"]["Ref"].startswith("BackupEventsBackupJobProblems")
+
+
+def test_dashboard_shows_every_required_metric(dev_service: Template) -> None:
+    _, dashboard = only(dev_service, "AWS::CloudWatch::Dashboard")
+    body = json.dumps(props(dashboard)["DashboardBody"])
+    for metric in (
+        "CPUUtilization",
+        "DatabaseConnections",
+        "AuroraReplicaLag",
+        "ConsumedReadCapacityUnits",
+        "ConsumedWriteCapacityUnits",
+        "Invocations",
+        "Errors",
+        "Duration",
+        "NumberOfBackupJobsCompleted",
+        "NumberOfBackupJobsFailed",
+    ):
+        assert metric in body, metric

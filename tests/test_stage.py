@@ -1,0 +1,154 @@
+"""The Stage as a whole: outputs, dev vs prod posture, names, pinned logical ids."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from aws_cdk import CfnOutput
+from aws_cdk.assertions import Template
+
+from stages.dr_stage import StageOutputs
+from tests.conftest import Synthesis, props, resources
+
+# Physical names CloudFormation should generate: none of these may be set.
+NAME_PROPERTIES = {
+    "AWS::S3::Bucket": "BucketName",
+    "AWS::DynamoDB::Table": "TableName",
+    "AWS::Lambda::Function": "FunctionName",
+    "AWS::RDS::DBCluster": "DBClusterIdentifier",
+    "AWS::RDS::DBInstance": "DBInstanceIdentifier",
+    "AWS::SNS::Topic": "TopicName",
+    "AWS::Logs::LogGroup": "LogGroupName",
+    "AWS::IAM::Role": "RoleName",
+    "AWS::Events::Rule": "Name",
+    "AWS::CloudWatch::Alarm": "AlarmName",
+    "AWS::CloudWatch::Dashboard": "DashboardName",
+    "AWS::EC2::SecurityGroup": "GroupName",
+}
+# Names CloudFormation requires: CDK derives them from the construct path, so each stage
+# gets its own.
+REQUIRED_NAMES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "AWS::Backup::BackupVault": lambda p: p["BackupVaultName"],
+    "AWS::Backup::BackupPlan": lambda p: p["BackupPlan"]["BackupPlanName"],
+    "AWS::RDS::DBProxy": lambda p: p["DBProxyName"],
+    "AWS::RDS::DBProxyEndpoint": lambda p: p["DBProxyEndpointName"],
+}
+
+STATEFUL_TYPES = (
+    "AWS::RDS::DBCluster",
+    "AWS::DynamoDB::Table",
+    "AWS::S3::Bucket",
+    "AWS::KMS::Key",
+    "AWS::Backup::BackupVault",
+)
+
+# Logical ids of stateful resources: a change here replaces (and in dev deletes) data.
+PINNED_LOGICAL_IDS = {
+    "AWS::KMS::Key": [
+        "EncryptionBackupKey1919D1EB",
+        "EncryptionDataKey4CB32E29",
+        "EncryptionNotificationsKey824AFC4E",
+    ],
+    "AWS::RDS::DBCluster": ["DatabaseCluster5B53A178"],
+    "AWS::RDS::DBInstance": ["DatabaseClusterReader1D8B76102", "DatabaseClusterWriterD43085C6"],
+    "AWS::DynamoDB::Table": ["Table710B521B"],
+    "AWS::S3::Bucket": ["BucketAccessLogs0AA7ED48", "BucketD7FEB781"],
+    "AWS::Backup::BackupVault": ["BackupVaultADF21B19"],
+    "AWS::SNS::Topic": ["NotificationsTopicAE679CBD"],
+    "AWS::EC2::VPC": ["NetworkVpc7FB7348F"],
+}
+
+
+@pytest.mark.parametrize("stack_name", ["Dev-Data", "Dev-Service", "Prod-Data", "Prod-Service"])
+def test_no_physical_names(synthesis: Synthesis, stack_name: str) -> None:
+    template = synthesis.templates[stack_name]
+    for resource_type, name_property in NAME_PROPERTIES.items():
+        for logical_id, resource in resources(template, resource_type).items():
+            assert name_property not in props(resource), f"{logical_id}.{name_property}"
+
+
+def test_required_names_differ_between_stages(synthesis: Synthesis) -> None:
+    def names(stage: str) -> set[str]:
+        found = set()
+        for resource_type, name_of in REQUIRED_NAMES.items():
+            for resource in resources(synthesis.templates[f"{stage}-Data"], resource_type).values():
+                found.add(name_of(props(resource)))
+        return found
+
+    dev, prod = names("Dev"), names("Prod")
+    assert len(dev) == len(prod) == 5  # vault, two plans, proxy, proxy endpoint
+    assert not dev & prod
+
+
+@pytest.mark.parametrize("stage", ["Dev", "Prod"])
+def test_stateful_logical_ids_are_pinned(synthesis: Synthesis, stage: str) -> None:
+    template = synthesis.templates[f"{stage}-Data"]
+    for resource_type, logical_ids in PINNED_LOGICAL_IDS.items():
+        assert sorted(resources(template, resource_type)) == logical_ids, resource_type
+
+
+def test_stateful_resources_live_only_in_the_data_stack(synthesis: Synthesis) -> None:
+    for stage in ("Dev", "Prod"):
+        service = synthesis.templates[f"{stage}-Service"]
+        for resource_type in STATEFUL_TYPES:
+            assert resources(service, resource_type) == {}, resource_type
+
+
+def _deletion_policies(template: Template) -> dict[str, Any]:
+    return {
+        logical_id: resource.get("DeletionPolicy", "Delete")
+        for resource_type in STATEFUL_TYPES
+        for logical_id, resource in resources(template, resource_type).items()
+    }
+
+
+def test_prod_keeps_every_stateful_resource(prod_data: Template) -> None:
+    policies = _deletion_policies(prod_data)
+    assert policies.pop("DatabaseCluster5B53A178") == "Snapshot"
+    assert set(policies.values()) == {"Retain"}
+
+
+def test_dev_deletes_everything_but_the_vault(dev_data: Template) -> None:
+    policies = _deletion_policies(dev_data)
+    assert policies.pop("BackupVaultADF21B19") == "Retain"
+    assert set(policies.values()) == {"Delete"}
+
+
+def test_termination_protection_on_prod_data_only(synthesis: Synthesis) -> None:
+    prod, dev = synthesis.stages["prod"], synthesis.stages["dev"]
+    assert prod.data.termination_protection is True
+    assert prod.service.termination_protection is False
+    assert dev.data.termination_protection is False
+
+
+def test_stacks_target_the_configured_environment(synthesis: Synthesis) -> None:
+    for name, stage in synthesis.stages.items():
+        config = getattr(synthesis.config, name)
+        for stack in (stage.data, stage.service):
+            assert (stack.account, stack.region) == (config.account, config.region)
+            assert stack.availability_zones == list(config.availability_zones)
+
+
+def test_stage_exposes_outputs_for_post_deploy_checks(synthesis: Synthesis) -> None:
+    outputs = synthesis.stages["dev"].outputs
+    assert isinstance(outputs, StageOutputs)
+    for field in StageOutputs.__dataclass_fields__:
+        assert isinstance(getattr(outputs, field), CfnOutput), field
+    data_outputs = synthesis.templates["Dev-Data"].to_json()["Outputs"]
+    service_outputs = synthesis.templates["Dev-Service"].to_json()["Outputs"]
+    for output_id in (
+        "TableName",
+        "TableArn",
+        "BucketName",
+        "BackupVaultName",
+        "BackupRoleArn",
+        "RestoreRoleArn",
+        "ClusterArn",
+        "ProxyEndpoint",
+        "ProxyReaderEndpoint",
+        "TopicArn",
+    ):
+        assert output_id in data_outputs, output_id
+    assert {"HealthCheckFunctionName", "DashboardName"} <= set(service_outputs)
