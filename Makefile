@@ -16,7 +16,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: synth test lint typecheck unit deps clean
+.PHONY: synth test lint typecheck unit deps bench clean
 
 deps: $(VENV)/.installed node_modules/.installed $(LAMBDA_DEPS)/.installed
 
@@ -55,6 +55,9 @@ unit: deps
 	$(VPY) -m pytest
 
 test: lint typecheck unit
+
+bench: deps
+	$(VPY) scripts/bench.py
 
 clean:
 	rm -rf cdk.out build .pytest_cache .mypy_cache .ruff_cache

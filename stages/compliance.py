@@ -92,8 +92,11 @@ def acknowledge_findings(stage: DrStage) -> None:
     # CDK's LogRetention provider (one per stack) sets the retention of the log group that
     # RDS creates for the cluster's exported PostgreSQL logs.
     log_retention = next(
-        child for child in data.node.children if child.node.id.startswith("LogRetention")
+        (child for child in data.node.children if child.node.id.startswith("LogRetention")),
+        None,
     )
+    if log_retention is None:
+        raise RuntimeError("expected CDK's LogRetention provider in the Data stack")
     _acknowledge(
         log_retention,
         "CDK's LogRetention provider sets retention on the log group RDS creates for exported "

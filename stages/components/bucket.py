@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -19,17 +21,22 @@ class Bucket(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, key: kms.IKey, retain: bool) -> None:
         super().__init__(scope, construct_id)
         removal = RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY
-        common: dict[str, object] = {
-            "block_public_access": s3.BlockPublicAccess.BLOCK_ALL,
-            "enforce_ssl": True,
-            "minimum_tls_version": 1.2,
-            "object_ownership": s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            "removal_policy": removal,
-            "auto_delete_objects": not retain,
-        }
+
+        def private_bucket(bucket_id: str, **settings: Any) -> s3.Bucket:
+            return s3.Bucket(
+                self,
+                bucket_id,
+                block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+                enforce_ssl=True,
+                minimum_tls_version=1.2,
+                object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+                removal_policy=removal,
+                auto_delete_objects=not retain,
+                **settings,
+            )
+
         # S3 delivers access logs only to buckets encrypted with SSE-S3 (not SSE-KMS).
-        self.access_logs = s3.Bucket(
-            self,
+        self.access_logs = private_bucket(
             "AccessLogs",
             encryption=s3.BucketEncryption.S3_MANAGED,
             lifecycle_rules=[
@@ -37,10 +44,8 @@ class Bucket(Construct):
                     id="ExpireAccessLogs", expiration=Duration.days(ACCESS_LOG_EXPIRY_DAYS)
                 )
             ],
-            **common,  # type: ignore[arg-type]
         )
-        self.bucket = s3.Bucket(
-            self,
+        self.bucket = private_bucket(
             "Bucket",
             versioned=True,
             encryption=s3.BucketEncryption.KMS,
@@ -61,5 +66,4 @@ class Bucket(Construct):
                     abort_incomplete_multipart_upload_after=Duration.days(7),
                 )
             ],
-            **common,  # type: ignore[arg-type]
         )
