@@ -25,6 +25,13 @@ def test_nag_reports_no_violation_in_either_stage(synthesis: Synthesis) -> None:
         assert (plugin["conclusion"], plugin["violations"]) == ("success", []), plugin["pluginName"]
 
 
+def test_every_dr_stage_registers_the_aws_solutions_pack(synthesis: Synthesis) -> None:
+    # Without this, an empty report could also mean the checks never ran on the stage.
+    # (The Python binding has no `Validations.of(stage).plugins`; this accessor is deprecated.)
+    for stage in synthesis.stages.values():
+        assert [plugin.name for plugin in stage.policy_validation_beta1] == ["AwsSolutions"]
+
+
 def test_nag_on_a_stage_catches_a_violation(tmp_path: Path) -> None:
     """The same registration catches findings inside a Stage, so an empty report means
     the checks ran and passed, not that they never looked."""
