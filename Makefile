@@ -30,12 +30,13 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 # The health-check function's dependencies, fetched here (not during synth) for the
-# Lambda runtime's platform; synth bundles them with the handler without Docker.
+# function's runtime and architecture (python3.14 on arm64, see
+# stages/components/health_check.py); synth bundles them with the handler without Docker.
 $(LAMBDA_DEPS)/.installed: lambda/health_check/requirements.txt $(VENV)/.installed
 	rm -rf $(LAMBDA_DEPS)
 	$(VPY) -m pip install --quiet --disable-pip-version-check --no-compile \
 		--target $(LAMBDA_DEPS) --implementation cp --python-version 3.14 \
-		--platform manylinux2014_x86_64 --only-binary=:all: \
+		--platform manylinux2014_aarch64 --only-binary=:all: \
 		-r lambda/health_check/requirements.txt
 	touch $@
 
