@@ -34,7 +34,8 @@ def main() -> None:
     found = violations(app.synth().directory)
     if found:
         print(
-            "\n".join(["cdk-nag violations (see validation-report.json):", *found]), file=sys.stderr
+            "\n".join(["Validation violations (see validation-report.json):", *found]),
+            file=sys.stderr,
         )
         sys.exit(1)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from stages.config import AppConfig, load_config
 from stages.dr_stage import DrStage
 
 ROOT = Path(__file__).resolve().parents[1]
+STACK_NAMES = ["Dev-Data", "Dev-Service", "Prod-Data", "Prod-Service"]
 
 
 def cdk_context() -> dict[str, Any]:
@@ -55,24 +56,19 @@ def synthesis(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
     return Synthesis(outdir=outdir, config=config, stages=stages, templates=templates)
 
 
-@pytest.fixture(scope="session")
-def dev_data(synthesis: Synthesis) -> Template:
-    return synthesis.templates["Dev-Data"]
+def _template(stack_name: str) -> Callable[[Synthesis], Template]:
+    """A session fixture returning one stack's template from the shared synthesis."""
+
+    def fixture(synthesis: Synthesis) -> Template:
+        return synthesis.templates[stack_name]
+
+    return pytest.fixture(scope="session", name=stack_name.replace("-", "_").lower())(fixture)
 
 
-@pytest.fixture(scope="session")
-def dev_service(synthesis: Synthesis) -> Template:
-    return synthesis.templates["Dev-Service"]
-
-
-@pytest.fixture(scope="session")
-def prod_data(synthesis: Synthesis) -> Template:
-    return synthesis.templates["Prod-Data"]
-
-
-@pytest.fixture(scope="session")
-def prod_service(synthesis: Synthesis) -> Template:
-    return synthesis.templates["Prod-Service"]
+dev_data = _template("Dev-Data")
+dev_service = _template("Dev-Service")
+prod_data = _template("Prod-Data")
+prod_service = _template("Prod-Service")
 
 
 def resources(template: Template, resource_type: str) -> dict[str, dict[str, Any]]:

@@ -13,9 +13,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 
 from stages.compliance import REPORT_FILE, register_checks, violations
-from tests.conftest import ROOT, Synthesis
-
-STACKS = ["Dev-Data", "Dev-Service", "Prod-Data", "Prod-Service"]
+from tests.conftest import ROOT, STACK_NAMES, Synthesis
 
 
 def test_nag_reports_no_violation_in_either_stage(synthesis: Synthesis) -> None:
@@ -52,7 +50,7 @@ def test_nag_on_a_stage_catches_a_violation(tmp_path: Path) -> None:
 @pytest.fixture(scope="session")
 def cfn_lint_findings(synthesis: Synthesis) -> dict[str, list[str]]:
     """cfn-lint once over all templates; findings grouped by stack."""
-    files = {name: synthesis.template_file(name) for name in STACKS}
+    files = {name: synthesis.template_file(name) for name in STACK_NAMES}
     # The CLI from the virtualenv, run from the repo so .cfnlintrc.yaml applies.
     result = subprocess.run(
         [
@@ -68,13 +66,13 @@ def cfn_lint_findings(synthesis: Synthesis) -> dict[str, list[str]]:
         check=False,
     )
     assert result.returncode in (0, 2, 4, 6, 8, 10, 12, 14), result.stderr
-    findings: dict[str, list[str]] = {name: [] for name in STACKS}
+    findings: dict[str, list[str]] = {name: [] for name in STACK_NAMES}
     for match in json.loads(result.stdout or "[]"):
         name = next(n for n, f in files.items() if Path(match["Filename"]) == f)
         findings[name].append(f"{match['Rule']['Id']} {match['Message']}")
     return findings
 
 
-@pytest.mark.parametrize("stack_name", STACKS)
+@pytest.mark.parametrize("stack_name", STACK_NAMES)
 def test_cfn_lint_is_clean(cfn_lint_findings: dict[str, list[str]], stack_name: str) -> None:
     assert cfn_lint_findings[stack_name] == []

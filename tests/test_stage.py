@@ -10,7 +10,7 @@ from aws_cdk import CfnOutput
 from aws_cdk.assertions import Template
 
 from stages.dr_stage import StageOutputs
-from tests.conftest import Synthesis, props, resources
+from tests.conftest import STACK_NAMES, Synthesis, props, resources
 
 # Physical names CloudFormation should generate: none of these may be set.
 NAME_PROPERTIES = {
@@ -61,7 +61,7 @@ PINNED_LOGICAL_IDS = {
 }
 
 
-@pytest.mark.parametrize("stack_name", ["Dev-Data", "Dev-Service", "Prod-Data", "Prod-Service"])
+@pytest.mark.parametrize("stack_name", STACK_NAMES)
 def test_no_physical_names(synthesis: Synthesis, stack_name: str) -> None:
     template = synthesis.templates[stack_name]
     for resource_type, name_property in NAME_PROPERTIES.items():

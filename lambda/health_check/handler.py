@@ -150,7 +150,7 @@ def _run(check: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     started = time.perf_counter()
     try:
         report = {"healthy": True, **check()}
-    except Exception as error:
+    except Exception as error:  # every failure is reported per component; none escapes
         report = {
             "healthy": False,
             "error": type(error).__name__,
