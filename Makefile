@@ -53,7 +53,7 @@ typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
 
 unit: deps
-	$(VPY) -m pytest
+	$(VPY) -m pytest tests
 
 test: lint typecheck unit
 

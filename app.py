@@ -3,22 +3,51 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aws_cdk import App
 
-from stages.compliance import violations
+from pipeline.pipeline_stack import PipelineStack
+from stages.compliance import register_checks, violations
 from stages.config import AppConfig, ConfigError, load_config
 from stages.dr_stage import DrStage
 
+PACKAGE_JSON = Path(__file__).with_name("package.json")
 
-def build(app: App, config: AppConfig) -> dict[str, DrStage]:
-    """Add every construct of the app to `app`; returns the DR stages by name."""
-    return {
-        stage.name: DrStage(app, stage.name.capitalize(), config=stage) for stage in config.stages
+
+@dataclass(frozen=True)
+class Release:
+    pipeline: PipelineStack
+    stages: dict[str, DrStage]  # by config name: "dev", "prod"
+
+
+def build(app: App, config: AppConfig, *, cli_version: str) -> Release:
+    """Add every construct of the app to `app`: the DR stages and the pipeline that ships them."""
+    stages = {
+        stage.name: DrStage(app, stage.name.capitalize(), config=stage, pipeline=config.pipeline)
+        for stage in config.stages
     }
+    pipeline = PipelineStack(
+        app,
+        "Pipeline",
+        config=config.pipeline,
+        stages=list(stages.values()),
+        cli_version=cli_version,
+    )
+    # The app's own stacks (the pipeline); each DR stage registers for its stacks itself.
+    register_checks(app)
+    return Release(pipeline=pipeline, stages=stages)
+
+
+def pinned_cli_version() -> str:
+    """The CDK CLI version package.json pins, so self-mutation runs the CLI we test with."""
+    version: str = json.loads(PACKAGE_JSON.read_text())["devDependencies"]["aws-cdk"]
+    return version
 
 
 def config_from(context: Mapping[str, Any]) -> AppConfig:
@@ -30,7 +59,7 @@ def config_from(context: Mapping[str, Any]) -> AppConfig:
 
 def main() -> None:
     app = App()
-    build(app, config_from(app.node.get_all_context()))
+    build(app, config_from(app.node.get_all_context()), cli_version=pinned_cli_version())
     found = violations(app.synth().directory)
     if found:
         print(

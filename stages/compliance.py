@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from aws_cdk import Acknowledgment, CfnResource, Stage, Validations
+from aws_cdk import Acknowledgment, CfnElement, CfnResource, Stack, Stage, Validations
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
@@ -39,7 +39,13 @@ def register_checks(stage: Stage) -> None:
     Validations.of(stage).add_plugins(AwsSolutionsChecks(stage))
 
 
-def _acknowledge(construct: IConstruct, reason: str, *rules: str) -> None:
+def logical_id(construct: IConstruct) -> str:
+    resource = construct.node.default_child
+    assert isinstance(resource, CfnElement)
+    return Stack.of(construct).get_logical_id(resource)
+
+
+def acknowledge(construct: IConstruct, reason: str, *rules: str) -> None:
     Validations.of(construct).acknowledge(
         *(Acknowledgment(id=f"AwsSolutions-{rule}", reason=reason) for rule in rules)
     )
@@ -50,20 +56,20 @@ def acknowledge_findings(stage: DrStage) -> None:
     data, service = stage.data, stage.service
     backup = data.backup
 
-    _acknowledge(
+    acknowledge(
         backup.backup_role,
         "AWS Backup's own service-role policies are the documented way to back up Aurora, "
         "DynamoDB and S3 (the S3 one is required for S3 backups); they track new service needs.",
         *(f"IAM4[Policy::{arn}]" for arn in _BACKUP_POLICIES),
     )
-    _acknowledge(
+    acknowledge(
         backup.restore_role,
         "AWS Backup's own restore policies are the documented way to restore Aurora, DynamoDB "
         "and S3 recovery points (the S3 one is required for S3 restores).",
         *(f"IAM4[Policy::{arn}]" for arn in _RESTORE_POLICIES),
     )
     for role in (backup.backup_role, backup.restore_role):
-        _acknowledge(
+        acknowledge(
             role,
             "KMS grant on the stage's data and backup keys only (exact key ARNs); the wildcard "
             "is the action family AWS Backup needs to re-encrypt recovery points.",
@@ -71,14 +77,14 @@ def acknowledge_findings(stage: DrStage) -> None:
         )
 
     function = service.health_check.function
-    _acknowledge(
+    acknowledge(
         function,
         "The health check's execution role needs CloudWatch Logs and VPC network-interface "
         "permissions; these AWS policies are the documented minimum for a Lambda in a VPC.",
         f"IAM4[Policy::{_LAMBDA_BASIC}]",
         f"IAM4[Policy::{_LAMBDA_VPC}]",
     )
-    _acknowledge(
+    acknowledge(
         function,
         "CDK's S3 and KMS grants use action families; every statement is scoped to the one "
         "canary object or the one data key ARN, so no other resource is reachable.",
@@ -97,7 +103,7 @@ def acknowledge_findings(stage: DrStage) -> None:
     )
     if log_retention is None:
         raise RuntimeError("expected CDK's LogRetention provider in the Data stack")
-    _acknowledge(
+    acknowledge(
         log_retention,
         "CDK's LogRetention provider sets retention on the log group RDS creates for exported "
         "PostgreSQL logs; its logs permissions cannot be scoped before RDS names the group.",
@@ -105,10 +111,20 @@ def acknowledge_findings(stage: DrStage) -> None:
         "IAM5[Resource::*]",
     )
 
+    post_deploy = service.post_deploy.role
+    acknowledge(
+        post_deploy,
+        "backup:DescribeBackupJob has no resource type in IAM, so it cannot name a vault; "
+        "it only reads job status. The function's ':*' is CDK's grant_invoke for that one "
+        "function's versions and aliases.",
+        "IAM5[Resource::*]",
+        f"IAM5[Resource::<{logical_id(service.health_check.function)}.Arn>:*]",
+    )
+
     _accept_literal_availability_zones(stage)
 
     if not stage.config.retain_data:
-        _acknowledge(
+        acknowledge(
             data.database.cluster,
             "Dev stage (removal posture 'destroy'): it is torn down and rebuilt freely; "
             "every retained stage (prod) has deletion protection on.",

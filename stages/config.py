@@ -34,6 +34,8 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 _INSTANCE_CLASS = re.compile(r"[a-z][a-z0-9-]*\.[a-z0-9]+")
 _REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 _BRANCH = re.compile(r"[A-Za-z0-9._/-]+")
+# Also the prefix of the IAM role names the pipeline and the stages agree on (64 characters).
+_PIPELINE_NAME = re.compile(r"[a-z][a-z0-9-]{1,31}")
 _CONNECTION_ARN = re.compile(
     r"arn:aws[a-z-]*:(?:codeconnections|codestar-connections):(?P<region>[a-z0-9-]+):"
     r"(?P<account>\d{12}):connection/[0-9a-f-]{36}"
@@ -62,11 +64,33 @@ class VaultLockMode(Enum):
 
 @dataclass(frozen=True)
 class PipelineConfig:
+    name: str
     account: str
     region: str
     repository: str
     branch: str
     connection_arn: str
+    notification_emails: tuple[str, ...]
+
+    # A role in one account can only trust, or be assumed by, a role in another account by
+    # its ARN, known before either is deployed: these two names are the contract between
+    # the pipeline stack and each stage (see pipeline/post_deploy.py, stages/post_deploy_access.py).
+    def test_runner_role_name(self, stage: StageConfig) -> str:
+        return f"{self.name}-{stage.name}-test-runner"
+
+    def test_runner_role_arn(self, stage: StageConfig) -> str:
+        return _role_arn(self.region, self.account, self.test_runner_role_name(stage))
+
+    def post_deploy_role_name(self, stage: StageConfig) -> str:
+        return f"{self.name}-{stage.name}-post-deploy-test"
+
+    def post_deploy_role_arn(self, stage: StageConfig) -> str:
+        return _role_arn(stage.region, stage.account, self.post_deploy_role_name(stage))
+
+
+def _role_arn(region: str, account: str, name: str) -> str:
+    partition = region_info.RegionInfo.get(region).partition
+    return f"arn:{partition}:iam::{account}:role/{name}"
 
 
 @dataclass(frozen=True)
@@ -88,6 +112,13 @@ class BackupConfig:
     schedule: str
     retention_days: int
     vault_lock: VaultLockConfig | None
+    # Whether each release proves backups work with a real on-demand job (post-deploy).
+    test_on_release: bool
+
+    @property
+    def on_demand_retention_days(self) -> int:
+        """The shortest lifecycle the vault accepts: a lock fails shorter backup jobs."""
+        return self.vault_lock.min_retention_days if self.vault_lock else MIN_RETENTION_DAYS
 
 
 @dataclass(frozen=True)
@@ -155,6 +186,12 @@ class _Section:
     def integer(self, name: str, low: int, high: int) -> int:
         value = self.raw(name)
         return _check_int(value, self.key(name), low, high)
+
+    def boolean(self, name: str) -> bool:
+        value = self.raw(name)
+        if not isinstance(value, bool):
+            raise ConfigError(f"{self.key(name)}: expected true or false, got {_describe(value)}")
+        return value
 
     def section(self, name: str) -> _Section:
         return _Section(self.raw(name), self.key(name))
@@ -227,12 +264,18 @@ def _pipeline(section: _Section) -> PipelineConfig:
             f"account and region ({account}, {region})"
         )
     config = PipelineConfig(
+        name=section.string(
+            "name", _PIPELINE_NAME, "2-32 lowercase letters, digits or hyphens, from a letter"
+        ),
         account=account,
         region=region,
         repository=section.string("repository", _REPOSITORY, "an owner/name repository"),
         branch=section.string("branch", _BRANCH, "a branch name"),
         connection_arn=arn,
+        notification_emails=section.items("notificationEmails", _email),
     )
+    if not config.notification_emails:
+        raise ConfigError(f"{section.key('notificationEmails')}: at least one address is needed")
     section.done()
     return config
 
@@ -287,8 +330,14 @@ def _backup(section: _Section) -> BackupConfig:
     lock = None
     if section.has("vaultLock"):
         lock = _vault_lock(section.section("vaultLock"), retention, section.key("retentionDays"))
+    test_on_release = section.boolean("testOnRelease")
     section.done()
-    return BackupConfig(schedule=schedule, retention_days=retention, vault_lock=lock)
+    return BackupConfig(
+        schedule=schedule,
+        retention_days=retention,
+        vault_lock=lock,
+        test_on_release=test_on_release,
+    )
 
 
 def _stage(section: _Section, name: str) -> StageConfig:

@@ -8,7 +8,7 @@ from aws_cdk import CfnOutput, Environment, Stack, Stage
 from constructs import Construct
 
 from stages.compliance import acknowledge_findings, register_checks
-from stages.config import StageConfig
+from stages.config import PipelineConfig, StageConfig
 from stages.data_stack import DataStack
 from stages.service_stack import ServiceStack
 
@@ -29,16 +29,26 @@ class StageOutputs:
     proxy_reader_endpoint: CfnOutput
     topic_arn: CfnOutput
     dashboard_name: CfnOutput
+    post_deploy_role_arn: CfnOutput
 
 
 class DrStage(Stage):
-    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        pipeline: PipelineConfig,
+    ) -> None:
         super().__init__(
             scope, construct_id, env=Environment(account=config.account, region=config.region)
         )
         self.config = config
         self.data = DataStack(self, "Data", config=config)
-        self.service = ServiceStack(self, "Service", config=config, data=self.data)
+        self.service = ServiceStack(
+            self, "Service", config=config, pipeline=pipeline, data=self.data
+        )
         self.outputs = self._outputs()
         acknowledge_findings(self)
         register_checks(self)
@@ -88,5 +98,11 @@ class DrStage(Stage):
                 "DashboardName",
                 service.dashboard.dashboard.dashboard_name,
                 "CloudWatch dashboard",
+            ),
+            post_deploy_role_arn=output(
+                service,
+                "PostDeployRoleArn",
+                service.post_deploy.role.role_arn,
+                "Role the post-deploy tests assume",
             ),
         )

@@ -11,7 +11,8 @@ from stages.components.alarms import Alarms
 from stages.components.backup_events import BackupEvents
 from stages.components.dashboard import Dashboard
 from stages.components.health_check import HealthCheck
-from stages.config import StageConfig
+from stages.components.post_deploy_access import PostDeployAccess
+from stages.config import PipelineConfig, StageConfig
 from stages.data_stack import DataStack
 
 
@@ -22,6 +23,7 @@ class ServiceStack(DrStack):
         construct_id: str,
         *,
         config: StageConfig,
+        pipeline: PipelineConfig,
         data: DataStack,
         **kwargs: Any,
     ) -> None:
@@ -29,7 +31,10 @@ class ServiceStack(DrStack):
             scope,
             construct_id,
             config=config,
-            description=f"DR stage ({config.name}): health check, alarms, dashboard, events",
+            description=(
+                f"DR stage ({config.name}): health check, alarms, dashboard, events, "
+                "post-deploy test access"
+            ),
             **kwargs,
         )
         topic = data.notifications.topic
@@ -62,4 +67,12 @@ class ServiceStack(DrStack):
             health_check=self.health_check,
             vault=data.backup.vault,
             alarms=self.alarms,
+        )
+        self.post_deploy = PostDeployAccess(
+            self,
+            "PostDeployAccess",
+            role_name=pipeline.post_deploy_role_name(config),
+            test_runner_arn=pipeline.test_runner_role_arn(config),
+            health_check=self.health_check,
+            backup=data.backup,
         )

@@ -13,11 +13,14 @@ from aws_cdk import App
 from aws_cdk.assertions import Template
 
 import app as cdk_app
+from pipeline.pipeline_stack import PipelineStack
 from stages.config import AppConfig, load_config
 from stages.dr_stage import DrStage
 
 ROOT = Path(__file__).resolve().parents[1]
-STACK_NAMES = ["Dev-Data", "Dev-Service", "Prod-Data", "Prod-Service"]
+STAGE_STACK_NAMES = ["Dev-Data", "Dev-Service", "Prod-Data", "Prod-Service"]
+PIPELINE_STACK_NAME = "Pipeline"
+STACK_NAMES = [*STAGE_STACK_NAMES, PIPELINE_STACK_NAME]
 
 
 def cdk_context() -> dict[str, Any]:
@@ -31,9 +34,12 @@ class Synthesis:
     outdir: Path
     config: AppConfig
     stages: dict[str, DrStage]
+    pipeline: PipelineStack
     templates: dict[str, Template]  # by stack name, e.g. "Dev-Data"
 
     def template_file(self, stack_name: str) -> Path:
+        if stack_name == PIPELINE_STACK_NAME:
+            return self.outdir / self.pipeline.template_file
         stage_id, _ = stack_name.split("-")
         stage = self.stages[stage_id.lower()]
         stack = stage.data if stack_name.endswith("Data") else stage.service
@@ -45,15 +51,31 @@ def synthesis(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
     outdir = tmp_path_factory.mktemp("cdk.out")
     context = cdk_context()
     config = load_config(context)
-    app = App(context=context, outdir=str(outdir))
-    stages = cdk_app.build(app, config)
+    # The CLI also asks for path and asset metadata; cfn-lint reads the paths (it knows what
+    # CDK itself generates), and the asset paths lead to the bundled Lambda code.
+    app = App(
+        context={
+            **context,
+            "aws:cdk:enable-path-metadata": True,
+            "aws:cdk:enable-asset-metadata": True,
+        },
+        outdir=str(outdir),
+    )
+    release = cdk_app.build(app, config, cli_version=cdk_app.pinned_cli_version())
     app.synth()
     templates = {
         stack.stack_name: Template.from_stack(stack)
-        for stage in stages.values()
+        for stage in release.stages.values()
         for stack in (stage.data, stage.service)
     }
-    return Synthesis(outdir=outdir, config=config, stages=stages, templates=templates)
+    templates[PIPELINE_STACK_NAME] = Template.from_stack(release.pipeline)
+    return Synthesis(
+        outdir=outdir,
+        config=config,
+        stages=release.stages,
+        pipeline=release.pipeline,
+        templates=templates,
+    )
 
 
 def _template(stack_name: str) -> Callable[[Synthesis], Template]:
@@ -62,13 +84,17 @@ def _template(stack_name: str) -> Callable[[Synthesis], Template]:
     def fixture(synthesis: Synthesis) -> Template:
         return synthesis.templates[stack_name]
 
-    return pytest.fixture(scope="session", name=stack_name.replace("-", "_").lower())(fixture)
+    name = stack_name.replace("-", "_").lower()
+    if stack_name == PIPELINE_STACK_NAME:
+        name = "pipeline_template"
+    return pytest.fixture(scope="session", name=name)(fixture)
 
 
 dev_data = _template("Dev-Data")
 dev_service = _template("Dev-Service")
 prod_data = _template("Prod-Data")
 prod_service = _template("Prod-Service")
+pipeline_template = _template(PIPELINE_STACK_NAME)
 
 
 def resources(template: Template, resource_type: str) -> dict[str, dict[str, Any]]:

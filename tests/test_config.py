@@ -42,6 +42,27 @@ def test_example_config_loads_both_stages() -> None:
     assert lock is not None and lock.mode is VaultLockMode.GOVERNANCE
     assert lock.changeable_for_days is None
     assert config.pipeline.branch == "release"
+    assert config.dev.backup.test_on_release and not config.prod.backup.test_on_release
+
+
+def test_on_demand_backups_satisfy_the_vault_lock() -> None:
+    config = load_config(cdk_context())
+    lock = config.prod.backup.vault_lock
+    assert lock is not None
+    assert config.prod.backup.on_demand_retention_days == lock.min_retention_days
+    assert config.dev.backup.on_demand_retention_days == 1  # no lock: the shortest AWS allows
+
+
+def test_cross_account_role_arns_are_derived_from_config() -> None:
+    config = load_config(cdk_context())
+    pipeline, prod = config.pipeline, config.prod
+    assert pipeline.test_runner_role_arn(prod) == (
+        f"arn:aws:iam::{pipeline.account}:role/{pipeline.name}-prod-test-runner"
+    )
+    assert pipeline.post_deploy_role_arn(prod) == (
+        f"arn:aws:iam::{prod.account}:role/{pipeline.name}-prod-post-deploy-test"
+    )
+    assert max(len(pipeline.post_deploy_role_name(s)) for s in config.stages) <= 64
 
 
 def test_config_is_frozen() -> None:
@@ -127,6 +148,19 @@ BAD_VALUES = [
         {"pipeline__repository": "no-owner"},
         "dr.pipeline.repository: 'no-owner' is not an owner/name",
     ),
+    (
+        {"pipeline__name": "DR_Release"},
+        "dr.pipeline.name: 'DR_Release' is not 2-32 lowercase letters",
+    ),
+    (
+        {"pipeline__notificationEmails": []},
+        "dr.pipeline.notificationEmails: at least one address is needed",
+    ),
+    (
+        {"stages__dev__backup__testOnRelease": "yes"},
+        "dr.stages.dev.backup.testOnRelease: expected true or false",
+    ),
+    ({"stages__prod__backup__testOnRelease": None}, "dr.stages.prod.backup.testOnRelease: missing"),
 ]
 
 

@@ -1,0 +1,59 @@
+"""The pipeline's artifact store: CMK-encrypted (other accounts' deploy roles read it), logged."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+# Artifacts are rebuilt by every release; keep them long enough to investigate one.
+ARTIFACT_EXPIRY_DAYS = 90
+ACCESS_LOG_EXPIRY_DAYS = 365
+
+
+class ArtifactStore(Construct):
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        # Who read or changed what is about to be deployed belongs in a log of its own;
+        # S3 delivers access logs only to SSE-S3 buckets.
+        self.access_logs = s3.Bucket(
+            self,
+            "AccessLogs",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            removal_policy=RemovalPolicy.RETAIN,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="ExpireAccessLogs", expiration=Duration.days(ACCESS_LOG_EXPIRY_DAYS)
+                )
+            ],
+        )
+        self.key = kms.Key(
+            self,
+            "Key",
+            description="Encrypts the release pipeline's artifacts",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=self.key,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            removal_policy=RemovalPolicy.RETAIN,
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix="artifacts/",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="ExpireArtifacts",
+                    expiration=Duration.days(ARTIFACT_EXPIRY_DAYS),
+                    abort_incomplete_multipart_upload_after=Duration.days(7),
+                )
+            ],
+        )

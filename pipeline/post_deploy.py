@@ -1,0 +1,90 @@
+"""Post-deploy proof: the project's integration tests against a freshly deployed DR stage."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, pipelines
+from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from stages.config import PipelineConfig
+from stages.dr_stage import DrStage
+
+# CodeBuild stops the step at STEP_TIMEOUT; the backup poll gives up (and says why) well before.
+STEP_TIMEOUT = Duration.minutes(60)
+BACKUP_TIMEOUT = Duration.minutes(45)
+REPORT_DIR = "reports"
+REPORT_FILE = "post-deploy.xml"
+
+
+class PostDeployTests(Construct):
+    """The CodeBuild step for one stage, and the role it runs as.
+
+    The runner role has a fixed name because the stage's post-deploy role, in the stage's
+    account, trusts exactly this ARN; it may assume only that one role.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        stage: DrStage,
+        pipeline: PipelineConfig,
+        source: pipelines.IFileSetProducer,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        config = stage.config
+        self.role = iam.Role(
+            self,
+            "RunnerRole",
+            role_name=pipeline.test_runner_role_name(config),
+            assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"),
+            description=f"Runs the post-deploy tests of the {config.name} stage",
+        )
+        outputs = stage.outputs
+        self.step = pipelines.CodeBuildStep(
+            "PostDeployTests",
+            input=source,
+            role=self.role,
+            role_policy_statements=[
+                iam.PolicyStatement(
+                    actions=["sts:AssumeRole"],
+                    resources=[pipeline.post_deploy_role_arn(config)],
+                )
+            ],
+            timeout=STEP_TIMEOUT,
+            install_commands=[
+                "python -m pip install --quiet --disable-pip-version-check "
+                "-r integration_tests/requirements.txt"
+            ],
+            commands=[
+                "python -m pytest integration_tests -p no:cacheprovider -s "
+                f"--junitxml={REPORT_DIR}/{REPORT_FILE}"
+            ],
+            env={
+                "DR_TARGET": "env",
+                "DR_STAGE": stage.stage_name,
+                "BACKUP_TEST": "true" if config.backup.test_on_release else "false",
+                "BACKUP_RETENTION_DAYS": str(config.backup.on_demand_retention_days),
+                "BACKUP_TIMEOUT_SECONDS": str(int(BACKUP_TIMEOUT.to_seconds())),
+            },
+            env_from_cfn_outputs={
+                "HEALTH_CHECK_FUNCTION_NAME": outputs.health_check_function_name,
+                "TABLE_ARN": outputs.table_arn,
+                "BACKUP_VAULT_NAME": outputs.backup_vault_name,
+                "BACKUP_ROLE_ARN": outputs.backup_role_arn,
+                "POST_DEPLOY_ROLE_ARN": outputs.post_deploy_role_arn,
+            },
+            partial_build_spec=codebuild.BuildSpec.from_object(
+                {
+                    "reports": {
+                        "PostDeployTests": {
+                            "files": [REPORT_FILE],
+                            "base-directory": REPORT_DIR,
+                            "file-format": "JUNITXML",
+                        }
+                    }
+                }
+            ),
+        )

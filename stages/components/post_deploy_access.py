@@ -1,0 +1,51 @@
+"""The role the pipeline's post-deploy tests assume in the stage's account, and nothing more."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from stages.components.backup import Backup
+from stages.components.health_check import HealthCheck
+
+
+class PostDeployAccess(Construct):
+    """Least privilege for proving a deployed stage works.
+
+    Allowed exactly: invoke the health check, start backup jobs into the stage's vault (passing
+    only the stage's backup role to AWS Backup) and read those jobs. Trusted only by the
+    pipeline account's test-runner role for this stage, by its ARN: not the account root.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        role_name: str,
+        test_runner_arn: str,
+        health_check: HealthCheck,
+        backup: Backup,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        # A fixed name, because the pipeline account's runner may assume only this exact ARN.
+        self.role = iam.Role(
+            self,
+            "Role",
+            role_name=role_name,
+            assumed_by=iam.ArnPrincipal(test_runner_arn),
+            description="Post-deploy tests: invoke the health check, run an on-demand backup",
+            max_session_duration=Duration.hours(1),
+        )
+        health_check.function.grant_invoke(self.role)
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["backup:StartBackupJob"], resources=[backup.vault.backup_vault_arn]
+            )
+        )
+        # DescribeBackupJob has no resource type in IAM: it cannot be scoped to a vault.
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=["backup:DescribeBackupJob"], resources=["*"])
+        )
+        backup.backup_role.grant_pass_role(self.role)

@@ -1,0 +1,319 @@
+"""The release pipeline stack: order, gates, proof steps, self-mutation and least privilege."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Template
+
+import app as cdk_app
+from pipeline.post_deploy import BACKUP_TIMEOUT, REPORT_DIR, REPORT_FILE, STEP_TIMEOUT
+from tests.conftest import Synthesis, only, props, resources, walk
+
+
+def _stages(pipeline_template: Template) -> list[dict[str, Any]]:
+    _, pipeline = only(pipeline_template, "AWS::CodePipeline::Pipeline")
+    stages: list[dict[str, Any]] = props(pipeline)["Stages"]
+    return stages
+
+
+def _actions(pipeline_template: Template, stage_name: str) -> dict[str, dict[str, Any]]:
+    stage = next(s for s in _stages(pipeline_template) if s["Name"] == stage_name)
+    return {action["Name"]: action for action in stage["Actions"]}
+
+
+def _build_spec(pipeline_template: Template, project_logical_id: str) -> dict[str, Any]:
+    project = resources(pipeline_template, "AWS::CodeBuild::Project")[project_logical_id]
+    spec: dict[str, Any] = json.loads(props(project)["Source"]["BuildSpec"])
+    return spec
+
+
+def _project_of(action: dict[str, Any]) -> str:
+    logical_id: str = action["Configuration"]["ProjectName"]["Ref"]
+    return logical_id
+
+
+def _category(action: dict[str, Any]) -> str:
+    category: str = action["ActionTypeId"]["Category"]
+    return category
+
+
+def test_pipeline_is_v2_named_from_config(
+    pipeline_template: Template, synthesis: Synthesis
+) -> None:
+    _, pipeline = only(pipeline_template, "AWS::CodePipeline::Pipeline")
+    assert props(pipeline)["PipelineType"] == "V2"
+    assert props(pipeline)["Name"] == synthesis.config.pipeline.name
+
+
+def test_stages_run_source_build_selfmutate_assets_dev_then_prod(
+    pipeline_template: Template,
+) -> None:
+    names = [stage["Name"] for stage in _stages(pipeline_template)]
+    assert names == ["Source", "Build", "UpdatePipeline", "Assets", "Dev", "Prod"]
+
+
+def test_source_is_the_configured_connection_branch(
+    pipeline_template: Template, synthesis: Synthesis
+) -> None:
+    config = synthesis.config.pipeline
+    [source] = _actions(pipeline_template, "Source").values()
+    assert source["ActionTypeId"]["Provider"] == "CodeStarSourceConnection"
+    assert source["Configuration"] == {
+        "ConnectionArn": config.connection_arn,
+        "FullRepositoryId": config.repository,
+        "BranchName": config.branch,
+    }  # DetectChanges defaults to true: a push starts the pipeline
+
+
+def test_synth_step_runs_lint_types_and_tests_before_synth(pipeline_template: Template) -> None:
+    synth = _actions(pipeline_template, "Build")["Synth"]
+    spec = _build_spec(pipeline_template, _project_of(synth))
+    assert spec["phases"]["build"]["commands"] == ["make lint typecheck unit", "make synth"]
+    assert spec["phases"]["install"]["runtime-versions"] == {"python": "3.11", "nodejs": "20"}
+    assert spec["artifacts"]["base-directory"] == "cdk.out"
+
+
+def test_makefile_unit_target_runs_the_unit_tests_and_cfn_lint() -> None:
+    # What the synth step's `make unit` runs; cfn-lint is part of tests/test_gates.py.
+    makefile = (cdk_app.PACKAGE_JSON.parent / "Makefile").read_text()
+    assert "\nunit: deps\n\t$(VPY) -m pytest tests\n" in makefile
+
+
+def test_self_mutation_deploys_the_pipeline_with_the_pinned_cli(
+    pipeline_template: Template,
+) -> None:
+    mutate = _actions(pipeline_template, "UpdatePipeline")["SelfMutate"]
+    spec = _build_spec(pipeline_template, _project_of(mutate))
+    assert spec["phases"]["install"]["commands"] == [
+        f"npm install -g aws-cdk@{cdk_app.pinned_cli_version()}"
+    ]
+    assert spec["phases"]["build"]["commands"] == [
+        "cdk -a . deploy Pipeline --require-approval=never --verbose"
+    ]
+
+
+def test_assets_publish_in_one_action(pipeline_template: Template) -> None:
+    assert list(_actions(pipeline_template, "Assets")) == ["FileAssets"]
+
+
+@pytest.mark.parametrize("stage_name", ["Dev", "Prod"])
+def test_post_deploy_tests_run_after_the_stage_deploys(
+    pipeline_template: Template, stage_name: str
+) -> None:
+    actions = _actions(pipeline_template, stage_name)
+    deploys = [a["RunOrder"] for a in actions.values() if _category(a) == "Deploy"]
+    assert len(deploys) == 4  # prepare + execute change set, Data then Service
+    assert actions["PostDeployTests"]["RunOrder"] > max(deploys)
+
+
+def test_prod_deploys_only_after_a_manual_approval(
+    pipeline_template: Template, synthesis: Synthesis
+) -> None:
+    dev, prod = _actions(pipeline_template, "Dev"), _actions(pipeline_template, "Prod")
+    assert not [a for a in dev.values() if _category(a) == "Approval"]
+    approval = prod["PromoteToProd"]
+    assert _category(approval) == "Approval"
+    deploys = [a["RunOrder"] for a in prod.values() if _category(a) == "Deploy"]
+    assert approval["RunOrder"] < min(deploys)
+    topic_id = synthesis.pipeline.get_logical_id(
+        synthesis.pipeline.notifications.topic.node.default_child  # type: ignore[arg-type]
+    )
+    assert approval["Configuration"]["NotificationArn"] == {"Ref": topic_id}
+    comment = approval["Configuration"]["CustomData"]
+    assert "Promote to Prod" in comment and synthesis.config.prod.account in comment
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_post_deploy_step_gets_the_stage_outputs_and_reports_junit(
+    pipeline_template: Template, synthesis: Synthesis, stage: str
+) -> None:
+    config = getattr(synthesis.config, stage)
+    stage_name = stage.capitalize()
+    action = _actions(pipeline_template, stage_name)["PostDeployTests"]
+    env = {
+        v["name"]: v["value"] for v in json.loads(action["Configuration"]["EnvironmentVariables"])
+    }
+    stage_stacks = synthesis.stages[stage]
+    data_id, service_id = stage_stacks.data.artifact_id, stage_stacks.service.artifact_id
+    assert env == {
+        "HEALTH_CHECK_FUNCTION_NAME": f"#{{{service_id}.HealthCheckFunctionName}}",
+        "TABLE_ARN": f"#{{{data_id}.TableArn}}",
+        "BACKUP_VAULT_NAME": f"#{{{data_id}.BackupVaultName}}",
+        "BACKUP_ROLE_ARN": f"#{{{data_id}.BackupRoleArn}}",
+        "POST_DEPLOY_ROLE_ARN": f"#{{{service_id}.PostDeployRoleArn}}",
+    }
+    project_id = _project_of(action)
+    project = resources(pipeline_template, "AWS::CodeBuild::Project")[project_id]
+    static_env = {
+        v["Name"]: v["Value"] for v in props(project)["Environment"]["EnvironmentVariables"]
+    }
+    assert static_env == {
+        "DR_TARGET": "env",
+        "DR_STAGE": stage_name,
+        "BACKUP_TEST": "true" if config.backup.test_on_release else "false",
+        "BACKUP_RETENTION_DAYS": str(config.backup.on_demand_retention_days),
+        "BACKUP_TIMEOUT_SECONDS": str(int(BACKUP_TIMEOUT.to_seconds())),
+    }
+    assert props(project)["TimeoutInMinutes"] == STEP_TIMEOUT.to_minutes()
+    assert BACKUP_TIMEOUT.to_seconds() < STEP_TIMEOUT.to_seconds()
+    spec = _build_spec(pipeline_template, project_id)
+    [command] = spec["phases"]["build"]["commands"]
+    assert command.startswith("python -m pytest integration_tests ")
+    assert f"--junitxml={REPORT_DIR}/{REPORT_FILE}" in command
+    assert spec["reports"]["PostDeployTests"] == {
+        "files": [REPORT_FILE],
+        "base-directory": REPORT_DIR,
+        "file-format": "JUNITXML",
+    }
+
+
+def _statements(template: Template) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (logical_id, statement)
+        for logical_id, policy in resources(template, "AWS::IAM::Policy").items()
+        for statement in props(policy)["PolicyDocument"]["Statement"]
+    ]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_no_policy_allows_every_action_or_assume_role_on_anything(
+    pipeline_template: Template,
+) -> None:
+    for logical_id, statement in _statements(pipeline_template):
+        actions = _as_list(statement["Action"])
+        assert not [a for a in actions if a in ("*", "*:*") or a.endswith(":*")], logical_id
+        if "sts:AssumeRole" in actions:
+            assert "*" not in _as_list(statement["Resource"]), logical_id
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_test_runner_may_assume_only_its_stage_post_deploy_role(
+    pipeline_template: Template, synthesis: Synthesis, stage: str
+) -> None:
+    config = synthesis.config
+    stage_config = getattr(config, stage)
+    runner = synthesis.pipeline.post_deploy[stage.capitalize()].role
+    runner_id = synthesis.pipeline.get_logical_id(runner.node.default_child)  # type: ignore[arg-type]
+    role = resources(pipeline_template, "AWS::IAM::Role")[runner_id]
+    assert props(role)["RoleName"] == config.pipeline.test_runner_role_name(stage_config)
+    assume = [
+        statement
+        for _, statement in _statements(pipeline_template)
+        if "sts:AssumeRole" in _as_list(statement["Action"])
+        and config.pipeline.post_deploy_role_arn(stage_config) in _as_list(statement["Resource"])
+    ]
+    assert assume == [
+        {
+            "Action": "sts:AssumeRole",
+            "Effect": "Allow",
+            "Resource": config.pipeline.post_deploy_role_arn(stage_config),
+        }
+    ]
+    runner_policies = [
+        props(p)["PolicyDocument"]["Statement"]
+        for p in resources(pipeline_template, "AWS::IAM::Policy").values()
+        if {"Ref": runner_id} in props(p)["Roles"]
+    ]
+    assumed = [
+        s["Resource"] for doc in runner_policies for s in doc if s["Action"] == "sts:AssumeRole"
+    ]
+    assert assumed == [config.pipeline.post_deploy_role_arn(stage_config)]
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_post_deploy_role_trusts_only_the_pipeline_runner_and_allows_exactly_the_proof(
+    synthesis: Synthesis, stage: str
+) -> None:
+    config = synthesis.config
+    stage_config = getattr(config, stage)
+    dr_stage = synthesis.stages[stage]
+    template = synthesis.templates[f"{stage.capitalize()}-Service"]
+    [(role_id, role)] = [
+        (logical_id, role)
+        for logical_id, role in resources(template, "AWS::IAM::Role").items()
+        if props(role).get("RoleName") == config.pipeline.post_deploy_role_name(stage_config)
+    ]
+    assert props(role)["AssumeRolePolicyDocument"]["Statement"] == [
+        {
+            "Action": "sts:AssumeRole",
+            "Effect": "Allow",
+            "Principal": {"AWS": config.pipeline.test_runner_role_arn(stage_config)},
+        }
+    ]
+    assert ":root" not in json.dumps(props(role)["AssumeRolePolicyDocument"])
+    [policy] = [
+        p
+        for p in resources(template, "AWS::IAM::Policy").values()
+        if {"Ref": role_id} in props(p)["Roles"]
+    ]
+    function_id = dr_stage.service.get_logical_id(
+        dr_stage.service.health_check.function.node.default_child  # type: ignore[arg-type]
+    )
+    by_action = {s["Action"]: s["Resource"] for s in props(policy)["PolicyDocument"]["Statement"]}
+    assert set(by_action) == {
+        "lambda:InvokeFunction",
+        "backup:StartBackupJob",
+        "backup:DescribeBackupJob",
+        "iam:PassRole",
+    }
+    assert by_action["lambda:InvokeFunction"][0] == {"Fn::GetAtt": [function_id, "Arn"]}
+    assert by_action["backup:DescribeBackupJob"] == "*"  # no resource type exists in IAM
+    data = dr_stage.data
+    vault_id = data.get_logical_id(data.backup.vault.node.default_child)  # type: ignore[arg-type]
+    role_id_backup = data.get_logical_id(data.backup.backup_role.node.default_child)  # type: ignore[arg-type]
+    assert vault_id in json.dumps(by_action["backup:StartBackupJob"])
+    assert role_id_backup in json.dumps(by_action["iam:PassRole"])
+
+
+def test_release_failures_notify_an_encrypted_topic(
+    pipeline_template: Template, synthesis: Synthesis
+) -> None:
+    notifications = synthesis.pipeline.notifications
+    stack = synthesis.pipeline
+    topic_id = stack.get_logical_id(notifications.topic.node.default_child)  # type: ignore[arg-type]
+    key_id = stack.get_logical_id(notifications.key.node.default_child)  # type: ignore[arg-type]
+    _, rule = only(pipeline_template, "AWS::CodeStarNotifications::NotificationRule")
+    assert props(rule)["Targets"] == [{"TargetAddress": {"Ref": topic_id}, "TargetType": "SNS"}]
+    assert set(props(rule)["EventTypeIds"]) == {
+        "codepipeline-pipeline-pipeline-execution-failed",
+        "codepipeline-pipeline-manual-approval-failed",
+    }
+    topic = resources(pipeline_template, "AWS::SNS::Topic")[topic_id]
+    assert props(topic)["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    subscriptions = resources(pipeline_template, "AWS::SNS::Subscription").values()
+    assert sorted(props(s)["Endpoint"] for s in subscriptions) == sorted(
+        synthesis.config.pipeline.notification_emails
+    )
+    key = resources(pipeline_template, "AWS::KMS::Key")[key_id]
+    principals = [s.get("Principal") for s in props(key)["KeyPolicy"]["Statement"]]
+    assert {"Service": "codestar-notifications.amazonaws.com"} in principals
+
+
+def test_artifacts_are_encrypted_logged_and_readable_by_stage_deploy_roles(
+    pipeline_template: Template, synthesis: Synthesis
+) -> None:
+    stack = synthesis.pipeline
+    artifacts = stack.artifacts
+    bucket_id = stack.get_logical_id(artifacts.bucket.node.default_child)  # type: ignore[arg-type]
+    bucket = props(resources(pipeline_template, "AWS::S3::Bucket")[bucket_id])
+    encryption = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    assert "LoggingConfiguration" in bucket
+    key_id = stack.get_logical_id(artifacts.key.node.default_child)  # type: ignore[arg-type]
+    key_policy = json.dumps(props(resources(pipeline_template, "AWS::KMS::Key")[key_id]))
+    for stage in synthesis.config.stages:
+        assert f"iam::{stage.account}:role/cdk-hnb659fds-deploy-role-{stage.account}" in key_policy
+
+
+def test_pipeline_has_no_docker_dependency(pipeline_template: Template) -> None:
+    for project in resources(pipeline_template, "AWS::CodeBuild::Project").values():
+        assert props(project)["Environment"].get("PrivilegedMode") in (None, False)
+    assert not [
+        v for v in walk(pipeline_template.to_json()) if isinstance(v, str) and "docker" in v
+    ]
