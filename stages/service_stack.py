@@ -45,6 +45,7 @@ class ServiceStack(DrStack):
             database=data.database,
             table=data.table,
             bucket=data.bucket,
+            stage_name=config.name,
         )
         self.backup_events = BackupEvents(
             self, "BackupEvents", vault=data.backup.vault, topic=topic

@@ -61,6 +61,8 @@ def test_environment_names_every_store_and_no_secret(dev_service: Template) -> N
         "DB_NAME",
         "DB_USER",
         "CANARY_OBJECT_KEY",
+        "POWERTOOLS_SERVICE_NAME",
+        "POWERTOOLS_METRICS_NAMESPACE",
     }
     assert variables["CANARY_OBJECT_KEY"] == CANARY_OBJECT_KEY
     assert "ProxyReaderEndpoint" in json.dumps(variables["DB_READER_ENDPOINT"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from aws_cdk.assertions import Template
 
 from tests.conftest import Synthesis, only, props, resources
@@ -82,12 +83,53 @@ def test_every_alarm_notifies_and_decides_missing_data(dev_service: Template) ->
         "DatabaseCpu",
         "TableThrottling",
         "HealthCheckErrors",
+        "HealthCheckUnhealthy",
         "BackupJobProblems",
     }
     for name, alarm in found.items():
         assert "NotificationsTopic" in json.dumps(alarm["AlarmActions"]), name
         assert "NotificationsTopic" in json.dumps(alarm["OKActions"]), name
-        assert alarm["TreatMissingData"] in {"ignore", "notBreaching"}, name
+        assert alarm["TreatMissingData"] in {"ignore", "notBreaching", "breaching"}, name
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_health_alarm_watches_the_handlers_emf_metric_for_this_stage(
+    synthesis: Synthesis, stage: str
+) -> None:
+    template = synthesis.templates[f"{stage.capitalize()}-Service"]
+    alarm = alarms(template)["HealthCheckUnhealthy"]
+    # Exactly what the handler emits: namespace, metric and its one `service` dimension.
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("DisasterRecovery", "Healthy")
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": f"dr-health-check-{stage}"}]
+    assert (alarm["Statistic"], alarm["Period"]) == ("Minimum", 300)
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("LessThanThreshold", 1)
+    assert alarm["EvaluationPeriods"] == 2
+    # No datapoint means the scheduled check did not run or died before reporting.
+    assert alarm["TreatMissingData"] == "breaching"
+    _, function = only(template, "AWS::Lambda::Function")
+    variables = props(function)["Environment"]["Variables"]
+    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == alarm["Namespace"]
+    assert variables["POWERTOOLS_SERVICE_NAME"] == alarm["Dimensions"][0]["Value"]
+
+
+def test_health_check_runs_every_five_minutes(dev_service: Template) -> None:
+    [(rule_id, rule)] = [
+        (logical_id, rule)
+        for logical_id, rule in resources(dev_service, "AWS::Events::Rule").items()
+        if "ScheduleExpression" in props(rule)
+    ]
+    assert props(rule)["ScheduleExpression"] == "rate(5 minutes)"
+    assert props(rule)["State"] == "ENABLED"
+    function_id, _ = only(dev_service, "AWS::Lambda::Function")
+    [target] = props(rule)["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": [function_id, "Arn"]}
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 0}
+    permissions = resources(dev_service, "AWS::Lambda::Permission").values()
+    assert any(
+        props(p)["Principal"] == "events.amazonaws.com"
+        and props(p)["SourceArn"] == {"Fn::GetAtt": [rule_id, "Arn"]}
+        for p in permissions
+    )
 
 
 def test_aurora_cpu_alarm(dev_service: Template) -> None:
@@ -132,6 +174,8 @@ def test_dashboard_shows_every_required_metric(dev_service: Template) -> None:
         "CPUUtilization",
         "DatabaseConnections",
         "AuroraReplicaLag",
+        "Healthy",
+        "ComponentLatency",
         "ConsumedReadCapacityUnits",
         "ConsumedWriteCapacityUnits",
         "Invocations",

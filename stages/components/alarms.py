@@ -82,6 +82,17 @@ class Alarms(Construct):
             # No invocations means no errors; Lambda publishes no datapoint then.
             missing=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
+        self.health_check_unhealthy = self._alarm(
+            "HealthCheckUnhealthy",
+            description="DR health check: a data store failed two scheduled checks in a row",
+            metric=health_check.metric_healthy(),
+            threshold=1,
+            comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            evaluation_periods=2,
+            # The check runs every 5 minutes: no datapoint means it did not run or crashed
+            # before reporting, which is as bad as a failed check.
+            missing=cloudwatch.TreatMissingData.BREACHING,
+        )
         self.backup_job_problems = self._alarm(
             "BackupJobProblems",
             description="AWS Backup job into this stage's vault failed, aborted or expired",

@@ -9,7 +9,7 @@ from constructs import Construct
 
 from stages.components.alarms import Alarms
 from stages.components.database import Database
-from stages.components.health_check import HealthCheck
+from stages.components.health_check import COMPONENTS, HealthCheck
 from stages.components.table import Table
 
 FIVE_MINUTES = Duration.minutes(5)
@@ -47,6 +47,7 @@ class Dashboard(Construct):
                     alarms.database_cpu,
                     alarms.table_throttling,
                     alarms.health_check_errors,
+                    alarms.health_check_unhealthy,
                     alarms.backup_job_problems,
                 ],
                 width=24,
@@ -95,6 +96,13 @@ class Dashboard(Construct):
                     function.metric_duration(period=FIVE_MINUTES, statistic="p50"),
                     function.metric_duration(period=FIVE_MINUTES, statistic="p95"),
                 ],
+            ),
+        )
+        self.dashboard.add_widgets(
+            graph("DR health (1 = every store healthy)", [health_check.metric_healthy()]),
+            graph(
+                "Health check latency per store (p95, ms)",
+                [health_check.metric_component_latency(c) for c in COMPONENTS],
             ),
         )
         self.dashboard.add_widgets(

@@ -15,7 +15,10 @@ from aws_cdk import (
     ILocalBundling,
     RemovalPolicy,
 )
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -32,6 +35,11 @@ DEPENDENCIES = _ROOT / "build" / "lambda-deps"
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 # The one S3 object the function may read and write (the handler gets it from its environment).
 CANARY_OBJECT_KEY = "health-check/canary.json"
+# The handler's metrics (embedded metric format, extracted from its logs by CloudWatch): the
+# alarm and dashboard read exactly these names and dimensions.
+METRICS_NAMESPACE = "DisasterRecovery"
+COMPONENTS = ("dynamodb", "s3", "database_writer", "database_reader")
+SCHEDULE = Duration.minutes(5)
 
 
 @jsii.implements(ILocalBundling)
@@ -61,8 +69,11 @@ class HealthCheck(Construct):
         database: Database,
         table: Table,
         bucket: Bucket,
+        stage_name: str,
     ) -> None:
         super().__init__(scope, construct_id)
+        # Also the metrics' `service` dimension: one series per stage, even in a shared account.
+        self.service_name = f"dr-health-check-{stage_name}"
         self.security_group = ec2.SecurityGroup(
             self,
             "SecurityGroup",
@@ -110,6 +121,8 @@ class HealthCheck(Construct):
                 "DB_NAME": database.database_name,
                 "DB_USER": database.user,
                 "CANARY_OBJECT_KEY": CANARY_OBJECT_KEY,
+                "POWERTOOLS_SERVICE_NAME": self.service_name,
+                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             },
         )
         # The proxy (both endpoints share its security group) and, over HTTPS, the S3 and
@@ -126,3 +139,33 @@ class HealthCheck(Construct):
         bucket.bucket.grant_put(self.function, CANARY_OBJECT_KEY)
         bucket.bucket.grant_read(self.function, CANARY_OBJECT_KEY)
         database.proxy.grant_connect(self.function, database.user)
+
+        # The DR posture every few minutes, not only at release. A missed run is not retried:
+        # the next one is minutes away, and a gap in the metric raises the health alarm.
+        self.schedule = events.Rule(
+            self,
+            "Schedule",
+            description="Run the DR health check",
+            schedule=events.Schedule.rate(SCHEDULE),
+            targets=[targets.LambdaFunction(self.function, retry_attempts=0)],
+        )
+
+    def metric_healthy(self) -> cloudwatch.Metric:
+        """1 when every component was healthy in a run, else 0; Minimum catches any failed run."""
+        return cloudwatch.Metric(
+            namespace=METRICS_NAMESPACE,
+            metric_name="Healthy",
+            dimensions_map={"service": self.service_name},
+            statistic=cloudwatch.Stats.MINIMUM,
+            period=SCHEDULE,
+        )
+
+    def metric_component_latency(self, component: str) -> cloudwatch.Metric:
+        return cloudwatch.Metric(
+            namespace=METRICS_NAMESPACE,
+            metric_name="ComponentLatency",
+            dimensions_map={"service": self.service_name, "Component": component},
+            statistic=cloudwatch.Stats.p(95),
+            period=SCHEDULE,
+            label=component,
+        )
