@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
+import pytest
 from aws_cdk.assertions import Template
 
 from tests.conftest import Synthesis, only, props, resources, walk
@@ -133,21 +140,76 @@ def test_bundle_holds_handler_and_its_dependencies(
     assert (bundle / "handler.py").is_file()
     assert (bundle / "pg8000" / "native.py").is_file()
     assert (bundle / "scramp").is_dir()
+    assert (bundle / "aws_lambda_powertools" / "metrics").is_dir()
+    assert (bundle / "jmespath").is_dir()
+    assert (bundle / "typing_extensions.py").is_file()
+    # The runtime provides the SDK; a bundled copy would shadow it and grow every cold start.
+    assert not (bundle / "boto3").exists() and not (bundle / "botocore").exists()
     assert not list(bundle.rglob("__pycache__"))
 
 
-def test_bundled_handler_reports_every_store_unhealthy_when_nothing_answers(
-    synthesis: Synthesis, dev_service: Template, tmp_path: Path
-) -> None:
-    """The real handler from the synthesized asset, in its own process: no store reachable
-    (closed loopback ports), so every component is reported unhealthy, none silently ok."""
+# The bundled handler, run in its own process as the Lambda runtime would call it. Arguments
+# replace parts of the world: `ok:<component>` makes that check succeed, and `echo-secrets`
+# makes the database driver fail with an error that repeats its password and connection string.
+RUNNER = """
+import json, sys
+import handler
+import pg8000.exceptions, pg8000.native
+
+class Context:
+    function_name = "dr-health-check"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:us-east-1:111111111111:function:dr-health-check"
+    aws_request_id = "00000000-0000-4000-8000-000000000000"
+
+def echo_secrets(user, *, host, port, database, password, **_):
+    raise pg8000.exceptions.InterfaceError(
+        f"cannot connect to postgresql://{user}:{password}@{host}:{port}/{database} "
+        f"with password={password}"
+    )
+
+for argument in sys.argv[1:]:
+    if argument.startswith("ok:"):
+        handler.CHECKS[argument[3:]] = lambda: {"canary": "stub"}
+    elif argument == "echo-secrets":
+        pg8000.native.Connection = echo_secrets
+print(json.dumps(handler.handler({}, Context())))
+"""
+SERVICE_NAME = "dr-health-check-dev"
+NAMESPACE = "DisasterRecovery"
+COMPONENTS = {"dynamodb", "s3", "database_writer", "database_reader"}
+# Distinctive fake credentials, to look for in everything the function prints.
+ACCESS_KEY_ID = "ASIAFAKEACCESSKEY123"
+SECRET_ACCESS_KEY = "fake-secret-access-key-never-printed"
+SESSION_TOKEN = "fake-session-token-never-printed"
+SECRETS = (ACCESS_KEY_ID, SECRET_ACCESS_KEY, SESSION_TOKEN)
+SIGV4_SIGNATURE = re.compile(r"\b[0-9a-f]{64}\b")
+CLOSED_PORT_URL = "http://127.0.0.1:9"
+
+
+@dataclass(frozen=True)
+class Invocation:
+    report: dict[str, Any]
+    logs: list[dict[str, Any]]
+    metrics: list[dict[str, Any]]  # EMF documents
+    output: str  # stdout and stderr, whole
+    seconds: float
+
+    def metric_document(self, component: str | None) -> dict[str, Any]:
+        [document] = [m for m in self.metrics if m.get("Component") == component]
+        return document
+
+
+def invoke(bundle: Path, cwd: Path, *arguments: str, endpoint: str) -> Invocation:
     env = {
         "PATH": os.environ["PATH"],
-        "PYTHONPATH": str(asset_dir(synthesis, dev_service)),
+        "PYTHONPATH": str(bundle),
+        "PYTHONDONTWRITEBYTECODE": "1",  # the bundle stays as synthesized
         "AWS_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+        "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+        "AWS_SESSION_TOKEN": SESSION_TOKEN,
+        "AWS_ENDPOINT_URL": endpoint,
         "TABLE_NAME": "table",
         "BUCKET_NAME": "bucket",
         "CANARY_OBJECT_KEY": CANARY_OBJECT_KEY,
@@ -156,30 +218,228 @@ def test_bundled_handler_reports_every_store_unhealthy_when_nothing_answers(
         "DB_PORT": "9",
         "DB_NAME": "dr",
         "DB_USER": "dr_admin",
+        "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+        "POWERTOOLS_METRICS_NAMESPACE": NAMESPACE,
     }
-    code = "import json, handler; print(json.dumps(handler.handler({}, None)))"
     started = time.monotonic()
     result = subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, "-c", RUNNER, *arguments],
         check=False,
         env=env,
         capture_output=True,
         text=True,
         timeout=60,
-        cwd=tmp_path,
+        cwd=cwd,
     )
-    elapsed = time.monotonic() - started
+    seconds = time.monotonic() - started
     assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
+    assert result.stderr == ""  # no warning from Powertools, nothing but the lines below
+    *lines, last = [json.loads(line) for line in result.stdout.splitlines()]
+    return Invocation(
+        report=last,
+        logs=[line for line in lines if "_aws" not in line],
+        metrics=[line for line in lines if "_aws" in line],
+        output=result.stdout + result.stderr,
+        seconds=seconds,
+    )
+
+
+@pytest.fixture(scope="module")
+def bundle(synthesis: Synthesis, dev_service: Template) -> Path:
+    return asset_dir(synthesis, dev_service)
+
+
+@pytest.fixture(scope="module")
+def unreachable(bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> Invocation:
+    """One invocation with no store reachable (closed loopback ports)."""
+    return invoke(bundle, tmp_path_factory.mktemp("run"), endpoint=CLOSED_PORT_URL)
+
+
+def test_bundled_handler_reports_every_store_unhealthy_when_nothing_answers(
+    unreachable: Invocation,
+) -> None:
+    """Every component is reported unhealthy, none silently ok, and the handler returns."""
+    report = unreachable.report
     assert report["statusCode"] == 503
     assert report["healthy"] is False
-    assert set(report["components"]) == {"dynamodb", "s3", "database_writer", "database_reader"}
+    assert set(report["components"]) == COMPONENTS
     for name, component in report["components"].items():
         assert component["healthy"] is False, name
         assert component["error"] and component["message"], name
         assert component["latency_ms"] >= 0
-        assert "testing" not in component["message"]  # no credential leaks into reports
-    assert elapsed < 30  # bounded by the per-check timeouts, not the Lambda timeout
+    # A connection failure, not a configuration error such as a missing region.
+    assert {c["error"] for c in report["components"].values()} == {
+        "EndpointConnectionError",
+        "InterfaceError",
+    }
+    assert unreachable.seconds < 30  # bounded by the per-check timeouts, not the Lambda timeout
+
+
+def test_metrics_contract_when_unhealthy(unreachable: Invocation) -> None:
+    """The alarm and dashboard select exactly these names, units and dimension sets."""
+    assert len(unreachable.metrics) == len(COMPONENTS) + 1  # one document per dimension set
+    for document in unreachable.metrics:
+        [directive] = document["_aws"]["CloudWatchMetrics"]
+        assert directive["Namespace"] == NAMESPACE
+        assert abs(document["_aws"]["Timestamp"] / 1000 - time.time()) < 300
+        assert document["service"] == SERVICE_NAME
+    healthy = unreachable.metric_document(None)
+    assert healthy["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service"]]
+    assert healthy["_aws"]["CloudWatchMetrics"][0]["Metrics"] == [
+        {"Name": "Healthy", "Unit": "Count"}
+    ]
+    assert set(healthy) == {"_aws", "service", "Healthy"}
+    assert healthy["Healthy"] == [0.0]
+    for name, component in unreachable.report["components"].items():
+        document = unreachable.metric_document(name)
+        [directive] = document["_aws"]["CloudWatchMetrics"]
+        assert [sorted(d) for d in directive["Dimensions"]] == [["Component", "service"]]
+        assert directive["Metrics"] == [
+            {"Name": "ComponentHealthy", "Unit": "Count"},
+            {"Name": "ComponentLatency", "Unit": "Milliseconds"},
+        ]
+        assert set(document) == {
+            "_aws",
+            "service",
+            "Component",
+            "ComponentHealthy",
+            "ComponentLatency",
+        }
+        assert document["ComponentHealthy"] == [0.0]
+        assert document["ComponentLatency"] == [component["latency_ms"]]
+
+
+@pytest.mark.parametrize(
+    ("stubbed", "healthy"),
+    [(COMPONENTS, True), ({"dynamodb"}, False)],
+    ids=["all-healthy", "one-healthy"],
+)
+def test_metric_values_follow_each_component(
+    bundle: Path, tmp_path: Path, stubbed: set[str], healthy: bool
+) -> None:
+    stubs = [f"ok:{name}" for name in sorted(stubbed)]
+    invocation = invoke(bundle, tmp_path, *stubs, endpoint=CLOSED_PORT_URL)
+    assert invocation.report["statusCode"] == (200 if healthy else 503)
+    assert invocation.report["healthy"] is healthy
+    assert invocation.metric_document(None)["Healthy"] == [float(healthy)]
+    for name in COMPONENTS:
+        expected = float(name in stubbed)
+        assert invocation.metric_document(name)["ComponentHealthy"] == [expected], name
+    [log] = invocation.logs
+    assert log["level"] == ("INFO" if healthy else "WARNING")
+
+
+def test_one_structured_log_line_with_the_lambda_context(unreachable: Invocation) -> None:
+    [log] = unreachable.logs
+    assert log["message"] == "DR health check"
+    assert log["level"] == "WARNING"
+    assert log["service"] == SERVICE_NAME
+    assert log["cold_start"] is True
+    assert log["function_name"] == "dr-health-check"
+    assert log["function_request_id"] == "00000000-0000-4000-8000-000000000000"
+    assert log["function_memory_size"] == 256
+    assert log["report"] == unreachable.report
+
+
+class _EchoingEndpoint(BaseHTTPRequestHandler):
+    """An AWS endpoint whose errors repeat the request's credentials and signature."""
+
+    def _reject(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        echoed = (
+            f"rejected X-Amz-Security-Token: {self.headers.get('X-Amz-Security-Token')}; "
+            f"Authorization: {self.headers.get('Authorization')}"
+        )
+        if "X-Amz-Target" in self.headers:  # DynamoDB's JSON protocol
+            content_type = "application/x-amz-json-1.0"
+            body = json.dumps({"__type": "ValidationException", "message": echoed})
+        else:  # S3's XML errors
+            content_type = "application/xml"
+            body = f"<Error><Code>InvalidRequest</Code><Message>{escape(echoed)}</Message></Error>"
+        self.send_response(400)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body.encode())))
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+
+# http.server dispatches on `do_<METHOD>`, names the linter's naming rules would refuse.
+for _method in ("GET", "PUT", "POST"):
+    setattr(_EchoingEndpoint, f"do_{_method}", _EchoingEndpoint._reject)
+
+
+@pytest.fixture
+def echoing_endpoint() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _EchoingEndpoint)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_no_secret_in_the_output_when_errors_echo_them(
+    bundle: Path, tmp_path: Path, echoing_endpoint: str
+) -> None:
+    """Errors that repeat the IAM token (in a DSN and as password=), the session token, the
+    access key id and the SigV4 signature reach neither the report, the log nor the metrics."""
+    invocation = invoke(bundle, tmp_path, "echo-secrets", endpoint=echoing_endpoint)
+    components = invocation.report["components"]
+    assert {name: c["error"] for name, c in components.items()} == {
+        "dynamodb": "ClientError",
+        "s3": "InvalidRequest",  # a ClientError subclass S3 models
+        "database_writer": "InterfaceError",
+        "database_reader": "InterfaceError",
+    }
+    for name, component in components.items():
+        assert "<redacted>" in component["message"], name
+    # Still says what failed.
+    assert "ValidationException" in components["dynamodb"]["message"]
+    assert "postgresql://" in components["database_writer"]["message"]
+    for secret in SECRETS:
+        assert secret not in invocation.output
+    assert not SIGV4_SIGNATURE.search(invocation.output)
+    assert "X-Amz-Credential=" not in invocation.output  # the IAM token's query string
+
+
+def test_sanitize_redacts_each_kind_of_secret(bundle: Path, tmp_path: Path) -> None:
+    messages = {
+        "postgresql://dr_admin:hunter2@db.example:5432/dr refused": (
+            "postgresql://<redacted>@db.example:5432/dr refused"
+        ),
+        "bad token host:5432/?Action=connect&X-Amz-Signature=abc ok": (
+            "bad token host:5432/?<redacted> ok"
+        ),
+        'auth {"password": "hunter2", "user": "u"}': 'auth {"password": "<redacted>", "user": "u"}',
+        "aws_secret_access_key=abc123 region=x": "aws_secret_access_key=<redacted> region=x",
+        "key AKIAABCDEFGHIJKLMNOP used": "key <redacted> used",
+        f"credentials {SESSION_TOKEN} expired": "credentials <redacted> expired",
+        "x" * 400: "x" * 300,
+    }
+    code = (
+        "import json, sys, handler; "
+        "print(json.dumps([handler.sanitize(m) for m in json.loads(sys.argv[1])]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(list(messages))],
+        check=True,
+        env={
+            "PATH": os.environ["PATH"],
+            "PYTHONPATH": str(bundle),
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "AWS_SESSION_TOKEN": SESSION_TOKEN,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert json.loads(result.stdout) == list(messages.values())
 
 
 def test_no_secret_anywhere_in_the_service_stack(dev_service: Template) -> None:

@@ -1,7 +1,21 @@
 """DR stage health check: one real round trip to each data store, run concurrently.
 
 Environment (set by the stack): TABLE_NAME, BUCKET_NAME, DB_ENDPOINT, DB_READER_ENDPOINT,
-DB_PORT, DB_NAME, DB_USER, CANARY_OBJECT_KEY; AWS_REGION comes from the Lambda runtime.
+DB_PORT, DB_NAME, DB_USER, CANARY_OBJECT_KEY, POWERTOOLS_SERVICE_NAME (the log lines'
+`service` and the metrics' `service` dimension) and POWERTOOLS_METRICS_NAMESPACE; AWS_REGION
+and the credentials come from the Lambda runtime. Powertools also honours POWERTOOLS_LOG_LEVEL
+(default INFO), and POWERTOOLS_METRICS_DISABLED or POWERTOOLS_DEV, either of which, set to
+true, stops the metrics (the stack sets none of them).
+
+Each invocation returns the report (`statusCode` 200 only when every component is healthy,
+else 503; it never raises for an unhealthy store) and prints to stdout, so to the function's
+log group:
+- one JSON log line (Powertools Logger, with the Lambda context), message "DR health check",
+  the report under `report`; level INFO when healthy, WARNING when not;
+- metrics in CloudWatch embedded metric format (no CloudWatch API call), in namespace
+  POWERTOOLS_METRICS_NAMESPACE: `Healthy` (Count, 1 or 0) with the one dimension `service`,
+  and per component `ComponentHealthy` (Count, 1 or 0) and `ComponentLatency` (Milliseconds)
+  with the dimensions `service` and `Component`.
 
 The canaries carry the time they were written, so after a point-in-time restore the newest
 canary in each store tells how much data was lost:
@@ -14,13 +28,23 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+# Powertools' package __init__ loads Logger, Metrics and Tracer whichever of its modules is
+# imported, so no narrower import is cheaper; boto3 and pg8000 still load on first use.
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 CANARY_ID = "health-check#canary"
 DB_CANARY_ID = "health-check"
@@ -28,14 +52,42 @@ CONNECT_TIMEOUT_S = 2.0
 READ_TIMEOUT_S = 3.0
 DB_TIMEOUT_S = 5.0
 MAX_ERROR_LENGTH = 300
+REDACTED = "<redacted>"
+# Error messages are written to the report and the logs: these are what a driver or SDK error
+# could echo. A signed query string (the database IAM token is one), credentials in a URL (a
+# DSN), `key=value` or `key: value` secrets, and AWS access key ids.
+_SECRETS = (
+    (re.compile(r"\?[^\s'\"]*x-amz-[^\s'\"]*", re.IGNORECASE), f"?{REDACTED}"),
+    (re.compile(r"\b([a-z][a-z0-9+.-]*://)[^/\s@]+@", re.IGNORECASE), rf"\1{REDACTED}@"),
+    (
+        re.compile(
+            r"\b([\w-]*(?:password|passwd|pwd|secret|token|signature|credential)[\w-]*"
+            r"['\"]?\s*[:=]\s*['\"]?)[^\s'\",;&}]+",
+            re.IGNORECASE,
+        ),
+        rf"\1{REDACTED}",
+    ),
+    (re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"), REDACTED),
+)
+_CREDENTIAL_VARIABLES = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID")
+
+logger = Logger()  # service: POWERTOOLS_SERVICE_NAME
+_clients_lock = threading.Lock()
 
 
 class CanaryMismatchError(Exception):
     """A store answered, but not with what was written."""
 
 
-@cache
 def _client(service: str) -> Any:
+    # The checks run in threads, and boto3's default session must not create clients
+    # concurrently (it can fail with KeyError on a cold start): one at a time.
+    with _clients_lock:
+        return _new_client(service)
+
+
+@cache
+def _new_client(service: str) -> Any:
     # Imported and built on first use and reused by warm invocations: nothing at import.
     import boto3
     from botocore.config import Config
@@ -45,7 +97,8 @@ def _client(service: str) -> Any:
         read_timeout=READ_TIMEOUT_S,
         retries={"max_attempts": 2, "mode": "standard"},
     )
-    return boto3.client(service, config=config)
+    # AWS_REGION, like the IAM token: botocore itself reads only AWS_DEFAULT_REGION.
+    return boto3.client(service, region_name=os.environ["AWS_REGION"], config=config)
 
 
 @cache
@@ -146,6 +199,17 @@ CHECKS: dict[str, Callable[[], dict[str, Any]]] = {
 }
 
 
+def sanitize(message: str) -> str:
+    """The message without anything secret, redacted before it is cut to length (so a cut
+    cannot leave half a secret that no longer matches)."""
+    for variable in _CREDENTIAL_VARIABLES:
+        if value := os.environ.get(variable):
+            message = message.replace(value, REDACTED)
+    for pattern, replacement in _SECRETS:
+        message = pattern.sub(replacement, message)
+    return message[:MAX_ERROR_LENGTH]
+
+
 def _run(check: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     started = time.perf_counter()
     try:
@@ -154,13 +218,13 @@ def _run(check: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         report = {
             "healthy": False,
             "error": type(error).__name__,
-            "message": str(error)[:MAX_ERROR_LENGTH],
+            "message": sanitize(str(error) or type(error).__name__),
         }
     report["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
     return report
 
 
-def handler(event: object, context: object) -> dict[str, Any]:
+def check_all() -> dict[str, Any]:
     with ThreadPoolExecutor(max_workers=len(CHECKS)) as pool:
         futures = {name: pool.submit(_run, check) for name, check in CHECKS.items()}
         components = {name: future.result() for name, future in futures.items()}
@@ -170,3 +234,42 @@ def handler(event: object, context: object) -> dict[str, Any]:
         "healthy": healthy,
         "components": components,
     }
+
+
+def _emit(values: dict[str, tuple[float, Any]], **dimensions: str) -> None:
+    """One EMF document per dimension set: EMF applies every dimension set of a document to
+    all of its metrics. Powertools adds `service` (POWERTOOLS_SERVICE_NAME) to each."""
+    metrics = EphemeralMetrics()
+    if not metrics.service:  # the alarms select on it: fail loudly rather than emit without
+        raise RuntimeError("POWERTOOLS_SERVICE_NAME is not set")
+    for name, value in dimensions.items():
+        metrics.add_dimension(name=name, value=value)
+    for name, (number, unit) in values.items():
+        metrics.add_metric(name=name, unit=unit, value=number)
+    metrics.flush_metrics(raise_on_empty_metrics=True)
+
+
+def publish_metrics(report: dict[str, Any]) -> None:
+    for name, component in report["components"].items():
+        _emit(
+            {
+                "ComponentHealthy": (int(component["healthy"]), MetricUnit.Count),
+                "ComponentLatency": (component["latency_ms"], MetricUnit.Milliseconds),
+            },
+            Component=name,
+        )
+    _emit({"Healthy": (int(report["healthy"]), MetricUnit.Count)})
+
+
+def _handle(event: object, context: LambdaContext) -> dict[str, Any]:
+    report = check_all()
+    log = logger.info if report["healthy"] else logger.warning
+    log("DR health check", extra={"report": report})
+    publish_metrics(report)
+    return report
+
+
+# The entry point, `handler.handler`: Powertools adds the invocation's context (request id,
+# cold start, function name, ARN and memory) to the log line. Wrapped rather than decorated
+# because mypy sees Powertools untyped in the dev virtualenv and rejects untyped decorators.
+handler = logger.inject_lambda_context(_handle)
