@@ -9,6 +9,8 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 CDK := node_modules/.bin/cdk
 LAMBDA_DEPS := build/lambda-deps
+# The integration tests' stand-in for Aurora (see integration_tests/local/postgres.py).
+PG_BIN := /usr/lib/postgresql/15/bin
 
 # jsii prints a large end-of-life banner for Node 20 on every start; the CLI would
 # otherwise phone home for version checks and telemetry.
@@ -16,7 +18,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: synth test lint typecheck unit deps bench clean
+.PHONY: synth test lint typecheck unit integration postgres deps bench clean
 
 deps: $(VENV)/.installed node_modules/.installed $(LAMBDA_DEPS)/.installed
 
@@ -55,7 +57,19 @@ typecheck: $(VENV)/.installed
 unit: deps
 	$(VPY) -m pytest tests
 
-test: lint typecheck unit
+# PostgreSQL 15 server binaries, from the OS packages when missing (Debian/Ubuntu, as root).
+postgres:
+	@test -x $(PG_BIN)/initdb || { \
+		echo "Installing PostgreSQL 15 (the integration tests' local database)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends postgresql-15 >/dev/null; }
+
+# Local mode: the handler from the synthesized asset against PostgreSQL, moto and the
+# AWS stand-in, all on 127.0.0.1 (README: "Integration tests").
+integration: synth postgres
+	$(VPY) -m pytest integration_tests
+
+test: lint typecheck unit integration
 
 bench: deps
 	$(VPY) scripts/bench.py

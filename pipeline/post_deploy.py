@@ -59,7 +59,7 @@ class PostDeployTests(Construct):
                 "-r integration_tests/requirements.txt"
             ],
             commands=[
-                "python -m pytest integration_tests -p no:cacheprovider -s "
+                "python -m pytest integration_tests -p no:cacheprovider "
                 f"--junitxml={REPORT_DIR}/{REPORT_FILE}"
             ],
             env={

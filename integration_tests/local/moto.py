@@ -1,0 +1,222 @@
+"""moto's server on 127.0.0.1 with the stage's table, bucket and key, and IAM enforced.
+
+The function's calls are signed with the access key of a moto IAM user whose policy mirrors
+the template's grants (PutItem/GetItem on the table, Put/GetObject on the canary object,
+KMS). Once the resources exist, moto's IAM enforcement is switched on (POST
+/moto-api/reset-auth with 0, what moto's own `set_initial_no_auth_action_count` does in
+server mode): from then on moto checks every request's signature and evaluates the caller's
+identity policies, so a Deny added to the function's user is enforced. moto evaluates
+DynamoDB actions against the resource `*` (only S3 gets the object's ARN), so the grants
+here use `*` where the template names the table. Everything after setup, including the
+harness's own calls, is signed with an admin user's key.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from integration_tests.local.processes import as_child, free_port, port_open, wait_until
+from integration_tests.standin import Keys
+
+FUNCTION_USER = "health-check-function"
+ADMIN_USER = "dr-local-admin"
+_DENY_POLICY = "fault-injection-deny"
+
+
+@dataclass(frozen=True)
+class MotoStage:
+    url: str
+    region: str
+    table_name: str
+    table_arn: str
+    bucket_name: str
+    key_arn: str
+    admin: Keys
+    function: Keys  # the function's "execution role"
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.url,
+            region_name=self.region,
+            aws_access_key_id=self.admin.access_key_id,
+            aws_secret_access_key=self.admin.secret_access_key,
+        )
+
+    @contextmanager
+    def denied(self, actions: Sequence[str]) -> Iterator[None]:
+        """The function's IAM user is explicitly denied `actions` while inside."""
+        iam = self.client("iam")
+        statement = {"Effect": "Deny", "Action": list(actions), "Resource": "*"}
+        iam.put_user_policy(
+            UserName=FUNCTION_USER,
+            PolicyName=_DENY_POLICY,
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
+        )
+        try:
+            yield
+        finally:
+            iam.delete_user_policy(UserName=FUNCTION_USER, PolicyName=_DENY_POLICY)
+
+
+def moto_server_path() -> str:
+    """moto_server next to this interpreter (the venv's), else on PATH."""
+    beside = Path(sys.executable).parent / "moto_server"
+    return str(beside) if beside.exists() else (shutil.which("moto_server") or "moto_server")
+
+
+@dataclass(frozen=True)
+class MotoProcess:
+    url: str
+    process: subprocess.Popen[bytes]
+    log_file: Path
+
+    def wait_ready(self) -> None:
+        port = int(self.url.rsplit(":", 1)[1])
+        wait_until(lambda: port_open(port) or self.process.poll() is not None, "moto_server")
+        if self.process.poll() is not None:
+            raise RuntimeError(f"moto_server exited: {self.log_file.read_text()}")
+
+
+@contextmanager
+def moto_server(log_file: Path) -> Iterator[MotoProcess]:
+    """Started, not yet waited for (it starts while the caller does other work)."""
+    port = free_port()
+    with log_file.open("w") as log:
+        process = subprocess.Popen(
+            as_child([moto_server_path(), "-H", "127.0.0.1", "-p", str(port)]),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield MotoProcess(f"http://127.0.0.1:{port}", process, log_file)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+def create_stage(
+    url: str,
+    region: str,
+    key_schema: list[dict[str, str]],
+    attribute_definitions: list[dict[str, str]],
+    bucket_name: str,
+) -> MotoStage:
+    def client(service: str) -> Any:
+        # Before IAM is enforced any key works; this one exists nowhere.
+        return boto3.client(
+            service,
+            endpoint_url=url,
+            region_name=region,
+            aws_access_key_id="setup",
+            aws_secret_access_key="setup",
+        )
+
+    key_arn = str(client("kms").create_key(Description="dr local data key")["KeyMetadata"]["Arn"])
+    ddb = client("dynamodb")
+    created = ddb.create_table(
+        TableName="dr-local-table",
+        KeySchema=key_schema,
+        AttributeDefinitions=attribute_definitions,
+        BillingMode="PAY_PER_REQUEST",
+        SSESpecification={"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": key_arn},
+    )
+    s3 = client("s3")
+    s3.create_bucket(Bucket=bucket_name)
+    s3.put_bucket_versioning(Bucket=bucket_name, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_encryption(
+        Bucket=bucket_name,
+        ServerSideEncryptionConfiguration={
+            "Rules": [
+                {
+                    "ApplyServerSideEncryptionByDefault": {
+                        "SSEAlgorithm": "aws:kms",
+                        "KMSMasterKeyID": key_arn,
+                    },
+                    "BucketKeyEnabled": True,
+                }
+            ]
+        },
+    )
+    iam = client("iam")
+    admin = _user(iam, ADMIN_USER, [{"Effect": "Allow", "Action": "*", "Resource": "*"}])
+    function = _user(
+        iam,
+        FUNCTION_USER,
+        [
+            {
+                "Effect": "Allow",
+                "Action": ["dynamodb:PutItem", "dynamodb:GetItem"],
+                "Resource": "*",
+            },
+            {
+                "Effect": "Allow",
+                "Action": ["s3:PutObject", "s3:GetObject"],
+                "Resource": f"arn:aws:s3:::{bucket_name}/*",
+            },
+            {"Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": "*"},
+        ],
+    )
+    table_description = created["TableDescription"]
+    return MotoStage(
+        url=url,
+        region=region,
+        table_name=str(table_description["TableName"]),
+        table_arn=str(table_description["TableArn"]),
+        bucket_name=bucket_name,
+        key_arn=key_arn,
+        admin=admin,
+        function=function,
+    )
+
+
+def _user(iam: Any, name: str, statements: list[dict[str, Any]]) -> Keys:
+    iam.create_user(UserName=name)
+    iam.put_user_policy(
+        UserName=name,
+        PolicyName="grants",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}),
+    )
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return Keys(str(key["AccessKeyId"]), str(key["SecretAccessKey"]))
+
+
+def enforce_iam(url: str) -> None:
+    # text/plain: moto reads the count from the raw body, which a form content type hides.
+    request = urllib.request.Request(
+        f"{url}/moto-api/reset-auth",
+        data=b"0",
+        method="POST",
+        headers={"Content-Type": "text/plain"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        response.read()
+
+
+def create_stacks(stage: MotoStage, stage_name: str, outputs: dict[str, dict[str, str]]) -> None:
+    """`<stage>-Data` and `<stage>-Service` stacks carrying the given outputs, so the suite's
+    by-stage-name target can read them with describe_stacks as it does in AWS."""
+    cloudformation = stage.client("cloudformation")
+    for suffix, values in outputs.items():
+        template = {
+            "Resources": {"Placeholder": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+            "Outputs": {key: {"Value": value} for key, value in values.items()},
+        }
+        cloudformation.create_stack(
+            StackName=f"{stage_name}-{suffix}", TemplateBody=json.dumps(template)
+        )

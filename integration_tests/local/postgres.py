@@ -1,0 +1,168 @@
+"""PostgreSQL 15 with TLS on 127.0.0.1, standing in for the RDS Proxy's two endpoints.
+
+pg_hba.conf has `hostssl` lines only, so a client without TLS is refused (as the proxy's
+RequireTLS and the cluster's rds.force_ssl refuse it). Authentication is `trust`: PostgreSQL
+cannot check an RDS IAM token, which the handler sends as its password; locally any password
+is accepted for the role and database the function's environment names. TLS verification
+is therefore the only check that can fail here. The reader endpoint is the same server
+(`pg_is_in_recovery()` is false, unlike a real reader).
+
+There is no Unix socket (unix_socket_directories is empty) and fsync is off: it is a
+throwaway server in a temporary directory, removed at the end. The postmaster runs in the
+foreground as this process's child (as root: as the `postgres` user, through setpriv, on a
+directory that user owns), with a parent-death signal, so it cannot outlive the test run
+even when that run is killed.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from integration_tests.local.processes import as_child, free_port, run, wait_until
+from integration_tests.local.tls import TlsFiles
+
+_TIMEOUT_S = 20.0
+
+
+def postgres_bin() -> Path:
+    """PG_BIN if set, else the newest /usr/lib/postgresql/*/bin (Debian's layout)."""
+    if configured := os.environ.get("PG_BIN"):
+        return Path(configured)
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"), key=_version)
+    if not found:
+        raise RuntimeError("PostgreSQL server binaries not found: install them or set PG_BIN")
+    return Path(found[-1]).parent
+
+
+def _version(path: str) -> int:
+    major = Path(path).parts[-3]
+    return int(major) if major.isdigit() else 0
+
+
+def _as_postgres(command: list[str]) -> list[str]:
+    # initdb and postgres refuse to run as root.
+    if os.geteuid() != 0:
+        return command
+    return ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--", *command]
+
+
+class PostgresServer:
+    def __init__(self, port: int, data_dir: Path, bin_dir: Path, tls: TlsFiles) -> None:
+        self.port, self.data_dir, self.bin_dir, self.tls = port, data_dir, bin_dir, tls
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        log = (self.data_dir.parent / "server.log").open("ab")
+        with log:
+            self._process = subprocess.Popen(
+                as_child(_as_postgres([str(self.bin_dir / "postgres"), "-D", str(self.data_dir)])),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        process = self._process
+        wait_until(lambda: self._ready() or process.poll() is not None, "postgres", _TIMEOUT_S)
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"postgres exited: {(self.data_dir.parent / 'server.log').read_text()}"
+            )
+
+    def _ready(self) -> bool:
+        # Line 8 of postmaster.pid is the postmaster's status, what `pg_ctl -w` waits for.
+        try:
+            lines = (self.data_dir / "postmaster.pid").read_text().splitlines()
+        except (FileNotFoundError, PermissionError):
+            return False
+        return len(lines) >= 8 and lines[7].strip() == "ready"
+
+    def stop(self) -> None:
+        """Fast shutdown (SIGINT): clients are disconnected, as when a database fails."""
+        if self._process is None:
+            return
+        if self._process.poll() is None:
+            self._process.send_signal(signal.SIGINT)
+            try:
+                self._process.wait(timeout=_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(timeout=_TIMEOUT_S)
+        self._process = None
+
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def psql(self, sql: str, *, sslmode: str = "verify-full", user: str = "postgres") -> str:
+        """Run SQL as a client over TCP, verifying the server against the local CA."""
+        dsn = (
+            f"host=127.0.0.1 port={self.port} user={user} dbname=postgres "
+            f"sslmode={sslmode} sslrootcert={self.tls.ca_cert} connect_timeout=5"
+        )
+        return run(
+            [str(self.bin_dir / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", dsn, "-c", sql],
+            "psql",
+        )
+
+
+@contextmanager
+def postgres_server(
+    tls: TlsFiles, user: str, database: str, parent: Path
+) -> Iterator[PostgresServer]:
+    """A started server with `user` owning `database`, in a new directory under `parent`;
+    stopped and removed on exit."""
+    bin_dir = postgres_bin()
+    root = Path(tempfile.mkdtemp(prefix="postgres-", dir=parent))
+    try:
+        if os.geteuid() == 0:
+            parent.chmod(0o711)  # the server's user may pass through, not list
+            shutil.chown(root, "postgres", "postgres")
+        server = PostgresServer(free_port(), root / "data", bin_dir, tls)
+        _init(server, root)
+        server.start()
+        try:
+            server.psql(f'CREATE ROLE "{user}" LOGIN')
+            server.psql(f'CREATE DATABASE "{database}" OWNER "{user}"')
+            yield server
+        finally:
+            server.stop()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _init(server: PostgresServer, root: Path) -> None:
+    run(
+        _as_postgres(
+            [
+                str(server.bin_dir / "initdb"),
+                *("-D", str(server.data_dir), "-U", "postgres", "--auth=trust", "--no-sync"),
+                *("--no-instructions", "--encoding=UTF8", "--locale=C"),
+            ]
+        ),
+        "initdb",
+    )
+    # The server reads its key only if the key is private to the server's user.
+    cert, key = root / "server.crt", root / "server.key"
+    shutil.copyfile(server.tls.server_cert, cert)
+    shutil.copyfile(server.tls.server_key, key)
+    key.chmod(0o600)
+    if os.geteuid() == 0:
+        for path in (cert, key):
+            shutil.chown(path, "postgres", "postgres")
+    with (server.data_dir / "postgresql.conf").open("a") as conf:
+        conf.write(
+            f"listen_addresses = '127.0.0.1'\nport = {server.port}\n"
+            "unix_socket_directories = ''\n"
+            f"ssl = on\nssl_cert_file = '{cert}'\nssl_key_file = '{key}'\n"
+            "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
+        )
+    (server.data_dir / "pg_hba.conf").write_text(
+        "# TLS only: a client without TLS matches no line and is refused.\n"
+        "# trust: PostgreSQL cannot verify the RDS IAM token the handler sends as password.\n"
+        "hostssl all all 127.0.0.1/32 trust\n"
+    )

@@ -1,0 +1,33 @@
+"""A local stand-in for the AWS APIs that moto cannot serve here, over HTTP on 127.0.0.1.
+
+moto has no AWS Backup jobs, and runs Lambda code only in Docker. This one small server
+answers, after botocore's service models and the AWS API reference:
+
+- AWS Backup (rest-json): StartBackupJob (PUT /backup-jobs), DescribeBackupJob
+  (GET /backup-jobs/{id}), DescribeBackupVault (GET /backup-vaults/{name}). Jobs go CREATED ->
+  RUNNING -> COMPLETED, or as scripted: FAILED/ABORTED/EXPIRED/PARTIAL with a StatusMessage,
+  or stuck RUNNING. A vault lock fails jobs whose DeleteAfterDays is outside its retention.
+  The IdempotencyToken makes a retried StartBackupJob return the same job.
+- STS (query, XML): AssumeRole of registered roles, issuing temporary credentials.
+- Lambda (rest-json): Invoke runs the synthesized function's handler in a warm worker
+  process per function, and answers FunctionError/X-Amz-Function-Error for unhandled errors.
+
+Every request must carry a valid SigV4 signature by a key the stand-in knows (a registered
+base key, or temporary credentials it issued, with their session token), so a test can prove
+which credentials signed each call. Errors use each protocol's wire format (rest-json: HTTP
+status, `x-amzn-ErrorType` header, JSON `Message`; query: XML `ErrorResponse`), so botocore
+raises the same ClientError codes it would against AWS and retries what it would retry.
+
+A control API under /_standin/ (see control.py) scripts the next job's outcome, injects API
+errors on the next N calls of an operation, registers functions, keys, roles and vaults, and
+returns the record of requests (who called what, signed with which key).
+
+Point boto3 at it per service: AWS_ENDPOINT_URL_BACKUP, AWS_ENDPOINT_URL_STS and
+AWS_ENDPOINT_URL_LAMBDA; AWS_ENDPOINT_URL (moto) serves everything else.
+"""
+
+from integration_tests.standin.control import FunctionTimings, Keys, StandinClient
+from integration_tests.standin.lambda_service import FunctionConfig
+from integration_tests.standin.server import Standin
+
+__all__ = ["FunctionConfig", "FunctionTimings", "Keys", "Standin", "StandinClient"]

@@ -1,0 +1,211 @@
+"""The stand-in's control API (JSON over HTTP under /_standin/), and a typed client for it.
+
+    POST /_standin/reset                       forget faults, job scripts and request records
+    POST /_standin/credentials                 {} -> a new base key; or register a given one
+    POST /_standin/roles                       {"arn", "max_session_seconds"?}: assumable role
+    POST /_standin/backup/vaults               {"name", "min_retention_days"?,
+                                                "max_retention_days"?}
+    POST /_standin/backup/next-job             {"outcome", "polls"?, "message"?, "principal"?}
+    POST /_standin/faults                      {"operation", "code", "message", "status"?,
+                                                "count"?, "principal"?}
+    GET  /_standin/requests[?principal=AKID]   the request records, oldest first
+    POST /_standin/lambda/functions            register a function (FunctionConfig's fields)
+    GET  /_standin/lambda/functions/NAME       its timings (cold imports, invocations)
+    POST /_standin/lambda/functions/NAME/stop  end its worker: the next Invoke is a cold start
+
+`principal` scopes a script or fault to one base access key (and the roles it assumed), so
+scenarios running at the same time do not take each other's.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.error import HTTPError
+
+from integration_tests.standin.backup import JobScript
+from integration_tests.standin.lambda_service import FunctionConfig, stats_json
+from integration_tests.standin.protocol import AwsError, Request, Response, json_response
+
+if TYPE_CHECKING:
+    from integration_tests.standin.server import Standin
+
+CONTROL_PREFIX = "/_standin/"
+_FUNCTIONS = CONTROL_PREFIX + "lambda/functions"
+
+
+@dataclass
+class Fault:
+    """The next `count` calls of `operation` (by `principal`, or anyone) fail with this error."""
+
+    operation: str
+    code: str
+    message: str
+    status: int = 400
+    count: int = 1
+    principal: str | None = None
+
+
+def handle_control(standin: Standin, request: Request) -> Response:
+    try:
+        return json_response(_route(standin, request))
+    except (KeyError, ValueError, TypeError, AwsError) as error:
+        return json_response({"error": f"{type(error).__name__}: {error}"}, 400)
+
+
+def _route(standin: Standin, request: Request) -> Any:  # noqa: PLR0911 (one branch per route)
+    path, body = request.path, request.json() if request.method == "POST" else {}
+    if path == CONTROL_PREFIX + "reset":
+        standin.reset()
+        return {}
+    if path == CONTROL_PREFIX + "credentials":
+        if "access_key_id" in body:
+            created = standin.credentials.register(body["access_key_id"], body["secret_access_key"])
+        else:
+            created = standin.credentials.create()
+        return {
+            "access_key_id": created.access_key_id,
+            "secret_access_key": created.secret_access_key,
+        }
+    if path == CONTROL_PREFIX + "roles":
+        standin.sts.add_role(body["arn"], int(body.get("max_session_seconds", 3600)))
+        return {}
+    if path == CONTROL_PREFIX + "backup/vaults":
+        vault = standin.backup.add_vault(
+            body["name"], body.get("min_retention_days"), body.get("max_retention_days")
+        )
+        return {"arn": vault.arn}
+    if path == CONTROL_PREFIX + "backup/next-job":
+        script = JobScript(body["outcome"], int(body.get("polls", 3)), body.get("message", ""))
+        standin.backup.script_next_job(script, body.get("principal"))
+        return {}
+    if path == CONTROL_PREFIX + "faults":
+        standin.add_fault(Fault(**body))
+        return {}
+    if path == CONTROL_PREFIX + "requests":
+        return standin.records(request.query.get("principal"))
+    if path == _FUNCTIONS and request.method == "POST":
+        body["asset_dir"], body["log_file"] = Path(body["asset_dir"]), Path(body["log_file"])
+        standin.lambda_.register(FunctionConfig(**body))
+        return {}
+    if path.startswith(_FUNCTIONS + "/"):
+        name, _, action = path[len(_FUNCTIONS) + 1 :].partition("/")
+        if action == "stop":
+            standin.lambda_.stop_worker(name)
+            return {}
+        return stats_json(standin.lambda_.stats(name))
+    raise KeyError(f"no control route {request.method} {path}")
+
+
+@dataclass(frozen=True)
+class Keys:
+    access_key_id: str
+    secret_access_key: str
+
+
+@dataclass(frozen=True)
+class FunctionTimings:
+    cold_import_seconds: list[float]
+    invocation_seconds: list[float]
+    worker_pid: int | None
+
+
+class StandinClient:
+    """The control API, for tests and benchmarks (in this process or any other)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url.rstrip("/")
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            self.url + CONTROL_PREFIX + path,
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return json.loads(response.read())
+        except HTTPError as error:
+            raise RuntimeError(f"stand-in control {path}: {error.read().decode()}") from error
+
+    def reset(self) -> None:
+        self._call("POST", "reset", {})
+
+    def new_keys(self) -> Keys:
+        return Keys(**self._call("POST", "credentials", {}))
+
+    def register_keys(self, keys: Keys) -> None:
+        self._call(
+            "POST",
+            "credentials",
+            {"access_key_id": keys.access_key_id, "secret_access_key": keys.secret_access_key},
+        )
+
+    def add_role(self, arn: str, max_session_seconds: int = 3600) -> None:
+        self._call("POST", "roles", {"arn": arn, "max_session_seconds": max_session_seconds})
+
+    def add_vault(
+        self,
+        name: str,
+        min_retention_days: int | None = None,
+        max_retention_days: int | None = None,
+    ) -> str:
+        body = {
+            "name": name,
+            "min_retention_days": min_retention_days,
+            "max_retention_days": max_retention_days,
+        }
+        return str(self._call("POST", "backup/vaults", body)["arn"])
+
+    def script_next_job(
+        self, outcome: str, polls: int = 3, message: str = "", principal: str | None = None
+    ) -> None:
+        body = {"outcome": outcome, "polls": polls, "message": message, "principal": principal}
+        self._call("POST", "backup/next-job", body)
+
+    def inject_fault(
+        self,
+        operation: str,
+        code: str,
+        message: str,
+        *,
+        status: int = 400,
+        count: int = 1,
+        principal: str | None = None,
+    ) -> None:
+        body = {
+            "operation": operation,
+            "code": code,
+            "message": message,
+            "status": status,
+            "count": count,
+            "principal": principal,
+        }
+        self._call("POST", "faults", body)
+
+    def requests(self, principal: str | None = None) -> list[dict[str, Any]]:
+        query = f"?principal={principal}" if principal else ""
+        return list(self._call("GET", "requests" + query))
+
+    def register_function(self, config: FunctionConfig) -> None:
+        body = {
+            "name": config.name,
+            "asset_dir": str(config.asset_dir),
+            "handler": config.handler,
+            "environment": config.environment,
+            "log_file": str(config.log_file),
+            "timeout_seconds": config.timeout_seconds,
+            "memory_mb": config.memory_mb,
+        }
+        self._call("POST", "lambda/functions", body)
+
+    def function_timings(self, name: str) -> FunctionTimings:
+        return FunctionTimings(**self._call("GET", f"lambda/functions/{name}"))
+
+    def stop_worker(self, name: str) -> None:
+        self._call("POST", f"lambda/functions/{name}/stop", {})

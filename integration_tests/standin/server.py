@@ -1,0 +1,199 @@
+"""The stand-in's HTTP server on 127.0.0.1: routes each request to its service, checks its
+signature, applies injected faults, and records who called what."""
+
+from __future__ import annotations
+
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Protocol
+
+from integration_tests.standin.auth import AuthError, Caller, CredentialStore
+from integration_tests.standin.backup import BackupService
+from integration_tests.standin.control import CONTROL_PREFIX, Fault, handle_control
+from integration_tests.standin.lambda_service import LambdaService
+from integration_tests.standin.protocol import (
+    AwsError,
+    Request,
+    Response,
+    new_request_id,
+    query_error,
+    rest_json_error,
+)
+from integration_tests.standin.sts import StsService
+
+# The error codes AWS answers an authentication failure with, per protocol.
+_AUTH_CODES = {
+    "rest-json": {
+        "missing": "MissingAuthenticationTokenException",
+        "unknown_key": "UnrecognizedClientException",
+        "bad_token": "UnrecognizedClientException",
+        "bad_signature": "InvalidSignatureException",
+    },
+    "query": {
+        "missing": "MissingAuthenticationToken",
+        "unknown_key": "InvalidClientTokenId",
+        "bad_token": "InvalidClientTokenId",
+        "bad_signature": "SignatureDoesNotMatch",
+    },
+}
+
+
+class Service(Protocol):
+    def operation(self, request: Request) -> str | None: ...
+    def handle(self, operation: str, request: Request, caller: Caller) -> Response: ...
+
+
+class Standin:
+    def __init__(self, region: str = "us-east-1") -> None:
+        self.region = region
+        self.credentials = CredentialStore()
+        self.backup = BackupService(region)
+        self.sts = StsService(self.credentials)
+        self.lambda_ = LambdaService(region)
+        self._services: dict[str, Service] = {
+            "backup": self.backup,
+            "sts": self.sts,
+            "lambda": self.lambda_,
+        }
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+        self._records: list[dict[str, Any]] = []
+        self._server = _Server(self)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self.lambda_.close()
+
+    def add_fault(self, fault: Fault) -> None:
+        with self._lock:
+            self._faults.append(fault)
+
+    def records(self, principal: str | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            return [r for r in self._records if principal in (None, r["principal"])]
+
+    def reset(self) -> None:
+        """Forget faults, job scripts and records (vaults, roles, keys and functions stay)."""
+        with self._lock:
+            self._faults.clear()
+            self._records.clear()
+        self.backup.reset()
+
+    def dispatch(self, request: Request) -> Response:
+        if request.path.startswith(CONTROL_PREFIX):
+            return handle_control(self, request)
+        name = _service_name(request)
+        render = query_error if name == "sts" else rest_json_error
+        protocol = "query" if name == "sts" else "rest-json"
+        request_id = new_request_id()
+        record: dict[str, Any] = {"service": name, "operation": None, "time": time.time()}
+        record.update(access_key_id=None, session_token=None, principal=None, arn=None)
+        record["signature_verified"] = False
+        try:
+            service = self._services[name]
+            operation = service.operation(request)
+            record["operation"] = operation
+            if operation is None:
+                raise AwsError("UnknownOperationException", f"{request.method} {request.path}", 404)
+            try:
+                caller = self.credentials.authenticate(
+                    request.method, request.raw_path, request.headers, request.body
+                )
+            except AuthError as error:
+                raise AwsError(_AUTH_CODES[protocol][error.kind], str(error), 403) from error
+            creds = caller.credentials
+            record.update(
+                access_key_id=creds.access_key_id,
+                session_token=creds.session_token,
+                principal=creds.principal,
+                arn=creds.arn,
+                signature_verified=True,
+                params=_params(name, request),
+            )
+            self._raise_fault(operation, creds.principal)
+            response = service.handle(operation, request, caller)
+        except AwsError as error:
+            response = render(error, request_id)
+            record["error_code"] = error.code
+        except ValueError as error:  # a body that is not what the protocol says
+            response = render(AwsError("SerializationException", str(error)), request_id)
+            record["error_code"] = "SerializationException"
+        record["status"] = response.status
+        record.setdefault("params", {}).update(response.record)
+        with self._lock:
+            self._records.append(record)
+        response.headers.setdefault("x-amzn-RequestId", request_id)
+        return response
+
+    def _raise_fault(self, operation: str, principal: str) -> None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.operation == operation and fault.principal in (None, principal):
+                    fault.count -= 1
+                    if fault.count <= 0:
+                        self._faults.remove(fault)
+                    raise AwsError(fault.code, fault.message, fault.status)
+
+
+def _service_name(request: Request) -> str:
+    # The signing scope names the service; unsigned requests are told apart by their path.
+    credential = (request.header("Authorization") or "").partition("Credential=")[2]
+    scope = credential.split(",")[0].split("/")
+    if len(scope) >= 4 and scope[3] in ("backup", "sts", "lambda"):
+        return scope[3]
+    if request.path.startswith("/2015-03-31/"):
+        return "lambda"
+    return "sts" if request.path == "/" else "backup"
+
+
+def _params(service: str, request: Request) -> dict[str, Any]:
+    if service == "sts":
+        return {k: v for k, v in request.form().items() if k not in ("Action", "Version")}
+    if service == "backup" and request.method == "PUT":
+        return request.json()
+    return {"path": request.path}
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, standin: Standin) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.standin = standin
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as botocore's connection pool expects
+    # Small responses on a kept-alive connection: without this, Nagle plus the client's
+    # delayed ACK add ~40 ms to every call.
+    disable_nagle_algorithm = True
+    server: _Server
+
+    def serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        request = Request(self.command, self.path, dict(self.headers.items()), body)
+        response = self.server.standin.dispatch(request)
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        self.wfile.write(response.body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the request record is the log."""
+
+
+# http.server dispatches on `do_<METHOD>`, names the linter's naming rules would refuse.
+for _method in ("GET", "PUT", "POST", "DELETE"):
+    setattr(_Handler, f"do_{_method}", _Handler.serve)

@@ -1,0 +1,209 @@
+"""Which DR stage the suite checks, read from the environment or from CloudFormation, and the
+boto3 session it checks it with (the post-deploy role's, when one is given)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+# Every client: standard retries (throttling and transient errors, with backoff) and bounded
+# waits. The Lambda read timeout covers a 30 s function plus a cold start in a VPC.
+CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 5}, connect_timeout=10, read_timeout=30
+)
+LAMBDA_CONFIG = CLIENT_CONFIG.merge(Config(read_timeout=120))
+# Role chaining (CodeBuild's role -> the stage's role) caps a session at one hour; the backup
+# bound (BACKUP_TIMEOUT_SECONDS, 2700 in the pipeline) fits in it.
+SESSION_SECONDS = 3600
+DEFAULT_POLL_INITIAL_SECONDS = 5.0
+DEFAULT_POLL_MAX_SECONDS = 30.0
+
+REQUIRED = (
+    "DR_STAGE",
+    "AWS_REGION",
+    "HEALTH_CHECK_FUNCTION_NAME",
+    "TABLE_ARN",
+    "BACKUP_VAULT_NAME",
+    "BACKUP_ROLE_ARN",
+    "BACKUP_TEST",
+    "BACKUP_RETENTION_DAYS",
+    "BACKUP_TIMEOUT_SECONDS",
+)
+
+
+class TargetError(Exception):
+    """The target cannot be resolved; the message says what to set."""
+
+
+@dataclass(frozen=True)
+class BackupSettings:
+    enabled: bool
+    retention_days: int
+    timeout_seconds: float
+    poll_initial_seconds: float = DEFAULT_POLL_INITIAL_SECONDS
+    poll_max_seconds: float = DEFAULT_POLL_MAX_SECONDS
+
+
+@dataclass(frozen=True)
+class Target:
+    stage: str
+    region: str
+    function_name: str
+    table_arn: str
+    vault_name: str
+    backup_role_arn: str
+    backup: BackupSettings
+    assume_role_arn: str | None  # when set, every call is made with this role's credentials
+    source: str  # where the values came from, for the report header
+
+
+def backup_flag(value: str, name: str) -> bool:
+    if value.lower() not in ("true", "false"):
+        raise TargetError(f"{name} must be true or false, not {value!r}")
+    return value.lower() == "true"
+
+
+def _number(env: Mapping[str, str], name: str, default: float | None = None) -> float:
+    raw = env.get(name)
+    if not raw:
+        if default is None:
+            raise TargetError(f"{name} is not set")
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise TargetError(f"{name} must be a number, not {raw!r}") from None
+    if value <= 0:
+        raise TargetError(f"{name} must be positive, not {raw!r}")
+    return value
+
+
+def _backup_settings(
+    env: Mapping[str, str], enabled: bool, retention_days: int, timeout_seconds: float
+) -> BackupSettings:
+    """BACKUP_POLL_INITIAL_SECONDS and BACKUP_POLL_MAX_SECONDS are optional, for any target:
+    the poll's first interval and its cap (tests shrink them)."""
+    return BackupSettings(
+        enabled=enabled,
+        retention_days=retention_days,
+        timeout_seconds=timeout_seconds,
+        poll_initial_seconds=_number(
+            env, "BACKUP_POLL_INITIAL_SECONDS", DEFAULT_POLL_INITIAL_SECONDS
+        ),
+        poll_max_seconds=_number(env, "BACKUP_POLL_MAX_SECONDS", DEFAULT_POLL_MAX_SECONDS),
+    )
+
+
+def target_from_env(env: Mapping[str, str]) -> Target:
+    """The post-deploy contract: the stage's outputs and settings, as the pipeline sets them."""
+    missing = [name for name in REQUIRED if not env.get(name)]
+    if missing:
+        raise TargetError(f"DR_TARGET=env needs these environment variables: {', '.join(missing)}")
+    retention = _number(env, "BACKUP_RETENTION_DAYS")
+    if retention != int(retention):
+        raise TargetError("BACKUP_RETENTION_DAYS must be a whole number of days")
+    return Target(
+        stage=env["DR_STAGE"],
+        region=env["AWS_REGION"],
+        function_name=env["HEALTH_CHECK_FUNCTION_NAME"],
+        table_arn=env["TABLE_ARN"],
+        vault_name=env["BACKUP_VAULT_NAME"],
+        backup_role_arn=env["BACKUP_ROLE_ARN"],
+        backup=_backup_settings(
+            env,
+            enabled=backup_flag(env["BACKUP_TEST"], "BACKUP_TEST"),
+            retention_days=int(retention),
+            timeout_seconds=_number(env, "BACKUP_TIMEOUT_SECONDS"),
+        ),
+        assume_role_arn=env.get("POST_DEPLOY_ROLE_ARN") or None,
+        source="environment (DR_TARGET=env)",
+    )
+
+
+def stack_outputs(session: Any, stack_name: str) -> dict[str, str]:
+    cloudformation = session.client("cloudformation", config=CLIENT_CONFIG)
+    [stack] = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+def target_from_stacks(
+    stage: str,
+    *,
+    backup_enabled: bool,
+    retention_days: int | None,
+    timeout_seconds: float,
+    assume_role: bool,
+    env: Mapping[str, str],
+    session: Any = None,
+) -> Target:
+    """A deployed stage by name: the outputs of its `<stage>-Data` and `<stage>-Service`
+    stacks, read with the caller's own credentials (profile, SSO, environment)."""
+    # AWS_REGION too: botocore itself reads only AWS_DEFAULT_REGION and profiles.
+    session = session or boto3.Session(region_name=env.get("AWS_REGION") or None)
+    if not session.region_name:
+        raise TargetError("no AWS Region: set AWS_REGION or a profile's region")
+    try:
+        outputs = {
+            **stack_outputs(session, f"{stage}-Data"),
+            **stack_outputs(session, f"{stage}-Service"),
+        }
+    except ClientError as error:
+        raise TargetError(f"cannot read the stacks of stage {stage}: {error}") from error
+    required = ("HealthCheckFunctionName", "TableArn", "BackupVaultName", "BackupRoleArn")
+    if missing := [key for key in required if key not in outputs]:
+        raise TargetError(f"stacks {stage}-Data/{stage}-Service lack outputs: {missing}")
+    role = outputs.get("PostDeployRoleArn")
+    if assume_role and not role:
+        raise TargetError(f"--assume-role: stack {stage}-Service has no PostDeployRoleArn output")
+    if retention_days is None and backup_enabled:
+        # The shortest lifecycle the vault lock accepts (1 day, AWS's minimum, without a lock).
+        backup = session.client("backup", config=CLIENT_CONFIG)
+        vault = backup.describe_backup_vault(BackupVaultName=outputs["BackupVaultName"])
+        retention_days = int(vault.get("MinRetentionDays", 1))
+    return Target(
+        stage=stage,
+        region=str(session.region_name),
+        function_name=outputs["HealthCheckFunctionName"],
+        table_arn=outputs["TableArn"],
+        vault_name=outputs["BackupVaultName"],
+        backup_role_arn=outputs["BackupRoleArn"],
+        backup=_backup_settings(
+            env,
+            enabled=backup_enabled,
+            retention_days=retention_days or 1,
+            timeout_seconds=timeout_seconds,
+        ),
+        assume_role_arn=role if assume_role else None,
+        source=f"stacks {stage}-Data and {stage}-Service",
+    )
+
+
+def role_session_name(stage: str) -> str:
+    """`dr-post-deploy-<stage>`, in the characters and length STS accepts."""
+    return re.sub(r"[^\w+=,.@-]", "-", f"dr-post-deploy-{stage}")[:64]
+
+
+def build_session(target: Target) -> Any:
+    """A boto3 session for the target: the caller's own credentials, or, when the target
+    names a role, that role's temporary credentials (and nothing else) for every call."""
+    base = boto3.Session(region_name=target.region)
+    if target.assume_role_arn is None:
+        return base
+    sts = base.client("sts", config=CLIENT_CONFIG)
+    credentials = sts.assume_role(
+        RoleArn=target.assume_role_arn,
+        RoleSessionName=role_session_name(target.stage),
+        DurationSeconds=SESSION_SECONDS,
+    )["Credentials"]
+    return boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=target.region,
+    )

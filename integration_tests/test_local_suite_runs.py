@@ -1,0 +1,230 @@
+"""Local only: the suite itself, run as the pipeline and a developer run it (a pytest
+subprocess, DR_TARGET=env or --target Standin), against the local stage with the stand-in
+scripted: the same backup and smoke test functions must pass, fail with the reason, or be
+skipped with the reason. The runs go concurrently, each signed with its own key, so each
+run's scripts, faults and request records are its own."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from integration_tests.local.harness import LOCAL_POLL, POST_DEPLOY_ROLE_ARN, LocalStage
+from integration_tests.local.suite_run import RunningSuite, SuiteRun
+from integration_tests.standin import Keys, StandinClient
+
+SMOKE = "test_health_check_reports_every_component_healthy"
+BACKUP = "test_on_demand_backup_of_the_table_completes"
+JOB_ID = r"[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}"
+WHOLE_SUITE, BACKUP_ONLY = ["integration_tests"], ["integration_tests/test_backup.py"]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    args: list[str]
+    env: dict[str, str]  # on top of the pipeline's environment for this stage
+    prepare: Callable[[StandinClient, str], None] = lambda standin, principal: None
+    developer: bool = False  # --target Standin with the developer's own key, not DR_TARGET=env
+
+
+SCENARIOS = {
+    "pipeline": Scenario(WHOLE_SUITE, {}),
+    "developer": Scenario(["integration_tests", "--target", "Standin"], {}, developer=True),
+    "job-failed": Scenario(
+        BACKUP_ONLY,
+        {},
+        lambda s, p: s.script_next_job(
+            "FAILED", 2, "Insufficient privileges to perform this action.", p
+        ),
+    ),
+    "vault-lock": Scenario(BACKUP_ONLY, {"BACKUP_RETENTION_DAYS": "1"}),
+    "stuck": Scenario(
+        BACKUP_ONLY,
+        {"BACKUP_TIMEOUT_SECONDS": "1"},
+        lambda s, p: s.script_next_job("RUNNING", principal=p),
+    ),
+    "access-denied": Scenario(
+        BACKUP_ONLY,
+        {},
+        lambda s, p: s.inject_fault(
+            "StartBackupJob",
+            "AccessDeniedException",
+            "User is not authorized to perform: backup:StartBackupJob",
+            status=403,
+            principal=p,
+        ),
+    ),
+    "throttled": Scenario(
+        BACKUP_ONLY,
+        {},
+        lambda s, p: s.inject_fault(
+            "StartBackupJob", "ThrottlingException", "Rate exceeded", count=2, principal=p
+        ),
+    ),
+    "not-selected": Scenario(WHOLE_SUITE, {"BACKUP_TEST": "false"}),
+    "bad-contract": Scenario(WHOLE_SUITE, {"TABLE_ARN": "", "BACKUP_TEST": "maybe"}),
+}
+
+
+@dataclass(frozen=True)
+class Run:
+    result: SuiteRun
+    keys: Keys
+
+    def outcomes(self) -> dict[str, str]:
+        return {name: case.outcome for name, case in self.result.cases.items()}
+
+
+@pytest.fixture(scope="module")
+def runs(
+    local_stage: LocalStage, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Run]]:
+    standin = local_stage.standin
+    standin.reset()
+    started: dict[str, tuple[RunningSuite, Keys]] = {}
+    try:
+        for name, scenario in SCENARIOS.items():
+            if scenario.developer:  # the key moto and the stand-in both know
+                keys = local_stage.moto.admin
+                env = {**local_stage.aws_env(keys), **LOCAL_POLL}
+            else:
+                keys = standin.new_keys()
+                env = {**local_stage.post_deploy_env(keys), **scenario.env}
+            scenario.prepare(standin, keys.access_key_id)
+            junit = tmp_path_factory.mktemp(name) / "junit.xml"
+            started[name] = (RunningSuite(env, scenario.args, junit), keys)
+        yield {name: Run(suite.result(), keys) for name, (suite, keys) in started.items()}
+    finally:
+        for suite, _ in started.values():
+            suite.stop()
+
+
+def records(stage: LocalStage, keys: Keys, operation: str | None = None) -> list[dict[str, Any]]:
+    found = stage.standin.requests(keys.access_key_id)
+    return [r for r in found if operation in (None, r["operation"])]
+
+
+def test_the_pipeline_run_passes_with_every_call_signed_by_the_assumed_role(
+    runs: dict[str, Run], local_stage: LocalStage
+) -> None:
+    run = runs["pipeline"]
+    assert run.result.returncode == 0, run.result.output
+    assert run.outcomes() == {SMOKE: "passed", BACKUP: "passed"}  # no local-only test
+    [assumed] = records(local_stage, run.keys, "AssumeRole")
+    assert assumed["access_key_id"] == run.keys.access_key_id
+    assert assumed["params"] == {
+        "RoleArn": POST_DEPLOY_ROLE_ARN,
+        "RoleSessionName": "dr-post-deploy-Standin",
+        "DurationSeconds": "3600",
+        "IssuedAccessKeyId": assumed["params"]["IssuedAccessKeyId"],
+    }
+    issued = assumed["params"]["IssuedAccessKeyId"]
+    calls = [r for r in records(local_stage, run.keys) if r["operation"] != "AssumeRole"]
+    assert {str(r["operation"]) for r in calls} == {
+        "Invoke",
+        "StartBackupJob",
+        "DescribeBackupJob",
+    }
+    for call in calls:
+        assert call["access_key_id"] == issued, call
+        assert call["session_token"], call  # the issued token, checked by the stand-in
+        assert call["signature_verified"] is True
+        assert call["status"] == 200
+
+
+def test_backup_progress_is_visible_live_although_pytest_captures_output(
+    runs: dict[str, Run],
+) -> None:
+    output = runs["pipeline"].result.output
+    lines = re.findall(
+        rf"^\[backup\] job {JOB_ID}: (\w+) [\d.]+% \(elapsed [\d.]+ s of 30 s\)$",
+        output,
+        re.MULTILINE,
+    )
+    assert lines == ["CREATED", "RUNNING", "COMPLETED"]
+
+
+def test_a_developer_run_reads_the_stacks_and_the_vault_lock_with_own_credentials(
+    runs: dict[str, Run], local_stage: LocalStage
+) -> None:
+    run = runs["developer"]
+    assert run.result.returncode == 0, run.result.output
+    assert run.outcomes() == {SMOKE: "passed", BACKUP: "passed"}
+    assert not records(local_stage, run.keys, "AssumeRole")
+    [start] = records(local_stage, run.keys, "StartBackupJob")
+    assert start["access_key_id"] == run.keys.access_key_id
+    assert start["params"]["Lifecycle"] == {"DeleteAfterDays": 7}
+    assert start["params"]["StartWindowMinutes"] == 60
+
+
+@pytest.mark.parametrize(
+    ("scenario", "reason"),
+    [
+        (
+            "job-failed",
+            rf"backup job {JOB_ID} ended FAILED after [\d.]+ s: "
+            r"Insufficient privileges to perform this action\.",
+        ),
+        (
+            "vault-lock",
+            rf"backup job {JOB_ID} ended FAILED after [\d.]+ s: The lifecycle's DeleteAfterDays "
+            r"\(1\) is shorter than the minimum retention of 7 days",
+        ),
+        (
+            "stuck",
+            rf"backup job {JOB_ID} still RUNNING \(37\.0% done\) after 1\.[0-4] s, "
+            r"past the 1 s bound",
+        ),
+        (
+            "access-denied",
+            r"StartBackupJob failed: AccessDeniedException: User is not authorized to perform: "
+            r"backup:StartBackupJob",
+        ),
+    ],
+)
+def test_the_backup_test_fails_with_the_reason(
+    runs: dict[str, Run], scenario: str, reason: str
+) -> None:
+    run = runs[scenario]
+    assert run.result.returncode == 1, run.result.output
+    case = run.result.cases[BACKUP]
+    assert case.outcome == "failed"
+    assert re.search(reason, case.message), case.message
+    assert re.search(reason, run.result.output)  # and in the log, in the failure summary
+
+
+def test_a_throttled_start_is_retried_with_its_token_and_passes(
+    runs: dict[str, Run], local_stage: LocalStage
+) -> None:
+    run = runs["throttled"]
+    assert run.outcomes() == {BACKUP: "passed"}, run.result.output
+    starts = records(local_stage, run.keys, "StartBackupJob")
+    assert [r["status"] for r in starts] == [400, 400, 200]
+    tokens = {r["params"]["IdempotencyToken"] for r in starts}
+    assert len(tokens) == 1
+    jobs = {r["params"]["path"] for r in records(local_stage, run.keys, "DescribeBackupJob")}
+    assert len(jobs) == 1
+
+
+def test_a_backup_test_not_selected_is_reported_skipped_with_the_reason(
+    runs: dict[str, Run],
+) -> None:
+    run = runs["not-selected"]
+    assert run.result.returncode == 0, run.result.output
+    assert run.outcomes() == {SMOKE: "passed", BACKUP: "skipped"}
+    reason = "backup job test not selected for stage Standin (BACKUP_TEST=false)"
+    assert reason in run.result.cases[BACKUP].message  # in the JUnit report
+    assert "SKIPPED [1] integration_tests/test_backup.py" in run.result.output
+    assert reason in run.result.output  # and in the log's summary
+
+
+def test_an_incomplete_contract_is_a_usage_error_naming_what_is_missing(
+    runs: dict[str, Run],
+) -> None:
+    run = runs["bad-contract"]
+    assert run.result.returncode == 4, run.result.output
+    assert "DR_TARGET=env needs these environment variables: TABLE_ARN" in run.result.output
