@@ -1,8 +1,13 @@
 #!/usr/bin/env python3
-"""Wall-time benchmark of the project's commands on this machine (run via `make bench`).
+"""Benchmark of the project on this machine (run via `make bench`).
 
-Runs each command a few times after one warm-up (so installs are not counted) and prints
-the median and the spread; the README's table comes from this output.
+- Wall time of `make synth` and `make test`: each command a few times after one warm-up (so
+  installs are not counted), median and spread.
+- The health-check handler, from the asset `cdk synth` produced, against the local stand-ins
+  (PostgreSQL with TLS, moto, the AWS stand-in): cold import (median of fresh workers) and
+  warm invocations (p50/p95 inside the worker, and the round trip through Lambda Invoke).
+
+The README's tables come from this output.
 """
 
 from __future__ import annotations
@@ -12,6 +17,13 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# Run as a script: make the repository's packages importable.
+sys.path.insert(0, str(ROOT))
+
+from integration_tests.local.harness import local_stage, measure_handler, summary  # noqa: E402
 
 COMMANDS = {
     "make synth": ["make", "--no-print-directory", "synth"],
@@ -32,9 +44,14 @@ def measure(command: list[str], runs: int) -> list[float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="timed runs per command (1-20)")
+    parser.add_argument(
+        "--invocations", type=int, default=200, help="warm handler invocations (10-5000)"
+    )
     args = parser.parse_args()
     if not 1 <= args.runs <= 20:
         parser.error("--runs must be between 1 and 20")
+    if not 10 <= args.invocations <= 5000:
+        parser.error("--invocations must be between 10 and 5000")
     print(f"{'command':<12} {'median':>8} {'min':>8} {'max':>8}  ({args.runs} runs)")
     for name, command in COMMANDS.items():
         timings = measure(command, args.runs)
@@ -43,7 +60,24 @@ def main() -> int:
             f"{max(timings):>7.2f}s",
             flush=True,
         )
+    handler_benchmark(args.invocations)
     return 0
+
+
+def handler_benchmark(invocations: int) -> None:
+    with local_stage() as stage:
+        timings = summary(measure_handler(stage, cold_starts=9, warm_invocations=invocations))
+    print(f"\nhealth-check handler ({invocations} warm invocations, local stand-ins)")
+    print(f"  cold import (median of 9)    {timings['cold_import_p50_ms']:7.1f} ms  (goal < 150)")
+    print(
+        f"  warm invocation p50 / p95    {timings['warm_handler_p50_ms']:7.1f} / "
+        f"{timings['warm_handler_p95_ms']:.1f} ms  (goal p50 < 25)"
+    )
+    print(
+        f"  via Lambda Invoke p50 / p95  {timings['warm_round_trip_p50_ms']:7.1f} / "
+        f"{timings['warm_round_trip_p95_ms']:.1f} ms",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

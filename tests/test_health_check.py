@@ -152,7 +152,7 @@ def test_bundle_holds_handler_and_its_dependencies(
 # replace parts of the world: `ok:<component>` makes that check succeed, and `echo-secrets`
 # makes the database driver fail with an error that repeats its password and connection string.
 RUNNER = """
-import json, sys
+import json, os, socket, sys
 import handler
 import pg8000.exceptions, pg8000.native
 
@@ -172,6 +172,9 @@ for argument in sys.argv[1:]:
     if argument.startswith("ok:"):
         handler.CHECKS[argument[3:]] = lambda: {"canary": "stub"}
     elif argument == "echo-secrets":
+        # The handler opens the TCP connection itself: give it a listener to reach.
+        listener = socket.create_server(("127.0.0.1", 0), backlog=8)
+        os.environ["DB_PORT"] = str(listener.getsockname()[1])
         pg8000.native.Connection = echo_secrets
 print(json.dumps(handler.handler({}, Context())))
 """
