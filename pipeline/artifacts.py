@@ -1,4 +1,8 @@
-"""The pipeline's artifact store: CMK-encrypted (other accounts' deploy roles read it), logged."""
+"""The pipeline's artifact store: encrypted, access-logged, expiring.
+
+A customer managed key only when a stage deploys into another account: that account's deploy
+role must decrypt the artifacts, which S3-managed keys cannot grant across accounts.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ ACCESS_LOG_EXPIRY_DAYS = 365
 
 
 class ArtifactStore(Construct):
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, cross_account: bool) -> None:
         super().__init__(scope, construct_id)
         # Who read or changed what is about to be deployed belongs in a log of its own;
         # S3 delivers access logs only to SSE-S3 buckets.
@@ -31,17 +35,19 @@ class ArtifactStore(Construct):
                 )
             ],
         )
-        self.key = kms.Key(
-            self,
-            "Key",
-            description="Encrypts the release pipeline's artifacts",
-            enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN,
-        )
+        self.key: kms.Key | None = None
+        if cross_account:
+            self.key = kms.Key(
+                self,
+                "Key",
+                description="Encrypts the release pipeline's artifacts",
+                enable_key_rotation=True,
+                removal_policy=RemovalPolicy.RETAIN,
+            )
         self.bucket = s3.Bucket(
             self,
             "Bucket",
-            encryption=s3.BucketEncryption.KMS,
+            encryption=s3.BucketEncryption.KMS if self.key else s3.BucketEncryption.S3_MANAGED,
             encryption_key=self.key,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,

@@ -47,7 +47,11 @@ class PipelineStack(Stack):
         self.notifications = ReleaseNotifications(
             self, "Notifications", emails=config.notification_emails
         )
-        self.artifacts = ArtifactStore(self, "Artifacts")
+        self.artifacts = ArtifactStore(
+            self,
+            "Artifacts",
+            cross_account=any(stage.config.account != config.account for stage in stages),
+        )
         source = pipelines.CodePipelineSource.connection(
             config.repository, config.branch, connection_arn=config.connection_arn
         )
@@ -56,7 +60,7 @@ class PipelineStack(Stack):
             "Pipeline",
             pipeline_name=config.name,
             pipeline_type=codepipeline.PipelineType.V2,
-            # Its key also lets the stage accounts' deploy roles read what they deploy.
+            # With a stage in another account, its key lets that account's deploy role read.
             artifact_bucket=self.artifacts.bucket,
             synth=pipelines.ShellStep(
                 "Synth",
@@ -112,10 +116,11 @@ class PipelineStack(Stack):
             self.pipeline.add_stage(stage, pre=pre, post=[tests.step])
         self.pipeline.build_pipeline()
         self.pipeline.pipeline.notify_on(
-            "ReleaseFailed",
+            "ReleaseEvents",
             self.notifications.topic,
             events=[
                 codepipeline.PipelineNotificationEvents.PIPELINE_EXECUTION_FAILED,
+                codepipeline.PipelineNotificationEvents.MANUAL_APPROVAL_NEEDED,
                 codepipeline.PipelineNotificationEvents.MANUAL_APPROVAL_FAILED,
             ],
         )

@@ -6,11 +6,13 @@ import json
 from typing import Any
 
 import pytest
+from aws_cdk import App, Stack
 from aws_cdk.assertions import Template
 
 import app as cdk_app
+from pipeline.artifacts import ArtifactStore
 from pipeline.post_deploy import BACKUP_TIMEOUT, REPORT_DIR, REPORT_FILE, STEP_TIMEOUT
-from tests.conftest import Synthesis, only, props, resources, walk
+from tests.conftest import Synthesis, cdk_context, only, props, resources, walk
 
 
 def _stages(pipeline_template: Template) -> list[dict[str, Any]]:
@@ -282,6 +284,7 @@ def test_release_failures_notify_an_encrypted_topic(
     assert props(rule)["Targets"] == [{"TargetAddress": {"Ref": topic_id}, "TargetType": "SNS"}]
     assert set(props(rule)["EventTypeIds"]) == {
         "codepipeline-pipeline-pipeline-execution-failed",
+        "codepipeline-pipeline-manual-approval-needed",
         "codepipeline-pipeline-manual-approval-failed",
     }
     topic = resources(pipeline_template, "AWS::SNS::Topic")[topic_id]
@@ -305,6 +308,7 @@ def test_artifacts_are_encrypted_logged_and_readable_by_stage_deploy_roles(
     encryption = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
     assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
     assert "LoggingConfiguration" in bucket
+    assert artifacts.key is not None  # the example stages live in other accounts
     key_id = stack.get_logical_id(artifacts.key.node.default_child)  # type: ignore[arg-type]
     key_policy = json.dumps(props(resources(pipeline_template, "AWS::KMS::Key")[key_id]))
     for stage in synthesis.config.stages:
@@ -317,3 +321,21 @@ def test_pipeline_has_no_docker_dependency(pipeline_template: Template) -> None:
     assert not [
         v for v in walk(pipeline_template.to_json()) if isinstance(v, str) and "docker" in v
     ]
+
+
+def test_same_account_artifacts_need_no_customer_managed_key() -> None:
+    # The construct alone, in a throwaway stack: not another synthesis of the app.
+    stack = Stack(App(context=cdk_context()), "SameAccount")
+    ArtifactStore(stack, "Artifacts", cross_account=False)
+    template = Template.from_stack(stack)
+    assert resources(template, "AWS::KMS::Key") == {}
+    bucket = props(resources(template, "AWS::S3::Bucket")[_bucket_id(stack)])
+    encryption = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert "LoggingConfiguration" in bucket
+
+
+def _bucket_id(stack: Stack) -> str:
+    store = stack.node.find_child("Artifacts")
+    assert isinstance(store, ArtifactStore)
+    return stack.get_logical_id(store.bucket.node.default_child)  # type: ignore[arg-type]
