@@ -26,7 +26,6 @@ DEFAULT_POLL_MAX_SECONDS = 30.0
 
 REQUIRED = (
     "DR_STAGE",
-    "AWS_REGION",
     "HEALTH_CHECK_FUNCTION_NAME",
     "TABLE_ARN",
     "BACKUP_VAULT_NAME",
@@ -105,12 +104,16 @@ def target_from_env(env: Mapping[str, str]) -> Target:
     missing = [name for name in REQUIRED if not env.get(name)]
     if missing:
         raise TargetError(f"DR_TARGET=env needs these environment variables: {', '.join(missing)}")
+    # The stage's Region: in CodeBuild, AWS_REGION is the pipeline's, which may differ.
+    region = env.get("DR_REGION") or env.get("AWS_REGION")
+    if not region:
+        raise TargetError("DR_TARGET=env needs DR_REGION (the stage's Region) or AWS_REGION")
     retention = _number(env, "BACKUP_RETENTION_DAYS")
     if retention != int(retention):
         raise TargetError("BACKUP_RETENTION_DAYS must be a whole number of days")
     return Target(
         stage=env["DR_STAGE"],
-        region=env["AWS_REGION"],
+        region=region,
         function_name=env["HEALTH_CHECK_FUNCTION_NAME"],
         table_arn=env["TABLE_ARN"],
         vault_name=env["BACKUP_VAULT_NAME"],

@@ -8,6 +8,7 @@ from typing import Any
 from aws_cdk import Environment, Stack, pipelines
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline as codepipeline
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from pipeline.artifacts import ArtifactStore
@@ -50,7 +51,7 @@ class PipelineStack(Stack):
         self.artifacts = ArtifactStore(
             self,
             "Artifacts",
-            cross_account=any(stage.config.account != config.account for stage in stages),
+            cross_account=config.deploys_cross_account(tuple(stage.config for stage in stages)),
         )
         source = pipelines.CodePipelineSource.connection(
             config.repository, config.branch, connection_arn=config.connection_arn
@@ -106,7 +107,8 @@ class PipelineStack(Stack):
                             f"Promote to {stage.stage_name} ({stage.config.account}, "
                             f"{stage.config.region}) the commit that "
                             f"{stages[index - 1].stage_name} just proved: "
-                            f"{config.repository}@{config.branch}. Review the previous "
+                            f"{config.repository}@{config.branch} commit "
+                            f"{source.source_attribute('CommitId')}. Review the previous "
                             "stage's post-deploy test report before approving. Execution: "
                             "#{codepipeline.PipelineExecutionId}."
                         ),
@@ -124,4 +126,21 @@ class PipelineStack(Stack):
                 codepipeline.PipelineNotificationEvents.MANUAL_APPROVAL_FAILED,
             ],
         )
+        self._allow_codeconnections(config.connection_arn)
         acknowledge_pipeline_findings(self)
+
+    def _allow_codeconnections(self, connection_arn: str) -> None:
+        """CDK grants `codestar-connections:UseConnection`; IAM matches the action's prefix
+        to the ARN's, and connections created since the rename are `codeconnections` ARNs."""
+        service = connection_arn.split(":")[2]
+        if service == "codestar-connections":
+            return
+        # The source action's role, created by CodePipeline under the pipeline's Source stage.
+        source_stage = self.pipeline.pipeline.node.find_child("Source")
+        roles = [node for node in source_stage.node.find_all() if isinstance(node, iam.Role)]
+        if len(roles) != 1:
+            raise RuntimeError(f"expected one source action role, found {len(roles)}")
+        role = roles[0]
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=[f"{service}:UseConnection"], resources=[connection_arn])
+        )

@@ -75,6 +75,11 @@ class PipelineConfig:
     # A role in one account can only trust, or be assumed by, a role in another account by
     # its ARN, known before either is deployed: these two names are the contract between
     # the pipeline stack and each stage (see pipeline/post_deploy.py, stages/post_deploy_access.py).
+    def deploys_cross_account(self, stages: tuple[StageConfig, ...]) -> bool:
+        """Whether some stage lives outside the pipeline's account (artifacts then need a
+        customer managed key that the other account's deploy role may use)."""
+        return any(stage.account != self.account for stage in stages)
+
     def test_runner_role_name(self, stage: StageConfig) -> str:
         return f"{self.name}-{stage.name}-test-runner"
 

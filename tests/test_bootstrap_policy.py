@@ -6,7 +6,7 @@ import json
 from fnmatch import fnmatchcase
 from typing import Any
 
-from tests.conftest import ROOT, STAGE_STACK_NAMES, Synthesis, props, resources
+from tests.conftest import ROOT, STAGE_STACK_NAMES, Synthesis, props, resources, walk
 
 POLICY = ROOT / "bootstrap" / "stage-execution-policy.json"
 # CDK's custom resources are Lambda-backed; CDK's metadata resource needs nothing.
@@ -70,3 +70,23 @@ def test_fixed_role_names_fit_the_policy(synthesis: Synthesis) -> None:
             role_name = props(role).get("RoleName")
             if role_name is not None:
                 assert _allowed("iam:CreateRole", f"arn:aws:iam::123456789012:role/{role_name}")
+
+
+def test_stacks_may_read_the_outputs_they_reference(synthesis: Synthesis) -> None:
+    """`Fn::GetStackOutput` reads the other stack with the deploying stack's execution role."""
+    referenced = set()
+    for name in STAGE_STACK_NAMES:
+        for value in walk(synthesis.templates[name].to_json()):
+            if isinstance(value, dict) and "Fn::GetStackOutput" in value:
+                referenced.add(value["Fn::GetStackOutput"]["StackName"])
+    assert referenced == {"Dev-Data", "Prod-Data"}
+    for stack_name in referenced:
+        stage = next(s for s in synthesis.config.stages if stack_name.lower().startswith(s.name))
+        arn = (
+            f"arn:aws:cloudformation:{stage.region}:{stage.account}:stack/{stack_name}/"
+            "0a1b2c3d-0000-0000-0000-000000000000"
+        )
+        assert _allowed("cloudformation:DescribeStacks", arn), stack_name
+    assert not _allowed(
+        "cloudformation:DescribeStacks", "arn:aws:cloudformation:us-east-1:1:stack/Other/x"
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -126,6 +127,9 @@ def test_prod_deploys_only_after_a_manual_approval(
     assert approval["Configuration"]["NotificationArn"] == {"Ref": topic_id}
     comment = approval["Configuration"]["CustomData"]
     assert "Promote to Prod" in comment and synthesis.config.prod.account in comment
+    # The commit is the source action's variable: the namespace must exist on that action.
+    [source] = _actions(pipeline_template, "Source").values()
+    assert f"commit #{{{source['Namespace']}.CommitId}}" in comment
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
@@ -155,6 +159,7 @@ def test_post_deploy_step_gets_the_stage_outputs_and_reports_junit(
     assert static_env == {
         "DR_TARGET": "env",
         "DR_STAGE": stage_name,
+        "DR_REGION": config.region,
         "BACKUP_TEST": "true" if config.backup.test_on_release else "false",
         "BACKUP_RETENTION_DAYS": str(config.backup.on_demand_retention_days),
         "BACKUP_TIMEOUT_SECONDS": str(int(BACKUP_TIMEOUT.to_seconds())),
@@ -339,3 +344,35 @@ def _bucket_id(stack: Stack) -> str:
     store = stack.node.find_child("Artifacts")
     assert isinstance(store, ArtifactStore)
     return stack.get_logical_id(store.bucket.node.default_child)  # type: ignore[arg-type]
+
+
+def test_source_may_use_the_connection_under_its_own_service_prefix(
+    pipeline_template: Template, synthesis: Synthesis
+) -> None:
+    arn = synthesis.config.pipeline.connection_arn
+    service = arn.split(":")[2]
+    uses = [
+        statement
+        for _, statement in _statements(pipeline_template)
+        if f"{service}:UseConnection" in _as_list(statement["Action"])
+    ]
+    assert [statement["Resource"] for statement in uses] == [arn]
+
+
+def test_app_registers_the_aws_solutions_pack_for_the_pipeline_stack(
+    synthesis: Synthesis,
+) -> None:
+    # The DR stages register their own; the pipeline stack sits in the App's assembly.
+    app = synthesis.pipeline.node.scope
+    assert isinstance(app, App)
+    assert [plugin.name for plugin in app.policy_validation_beta1] == ["AwsSolutions"]
+
+
+def test_customer_managed_artifact_key_only_for_cross_account_stages(
+    synthesis: Synthesis,
+) -> None:
+    config = synthesis.config
+    assert config.pipeline.deploys_cross_account(config.stages)
+    same_account = replace(config.dev, account=config.pipeline.account)
+    assert not config.pipeline.deploys_cross_account((same_account,))
+    assert config.pipeline.deploys_cross_account((same_account, config.prod))
