@@ -4,6 +4,7 @@ stores, reports each real fault on its own component and recovers when the fault
 from __future__ import annotations
 
 import json
+import socket
 import textwrap
 import time
 from collections.abc import Iterator
@@ -65,6 +66,28 @@ def test_database_down_is_reported_within_the_bound_then_recovers(
     problems = "\n".join(down.problems())
     assert "database_writer: InterfaceError:" in problems  # what the smoke test would print
     assert check(local_stage, lambda_client).problems() == []
+
+
+def test_a_database_that_accepts_but_never_answers_cannot_hold_up_the_others(
+    local_stage: LocalStage, lambda_client: Any
+) -> None:
+    """A black hole (TCP accepted, nothing ever said) is the slowest failure there is."""
+    with socket.create_server(("127.0.0.1", 0), backlog=16) as black_hole:
+        name = f"{local_stage.function.name}-black-hole"
+        local_stage.register_function(name, DB_PORT=str(black_hole.getsockname()[1]))
+        try:
+            started = time.monotonic()
+            result = check(local_stage, lambda_client, name)
+            seconds = time.monotonic() - started
+        finally:
+            local_stage.standin.stop_worker(name)
+    assert unhealthy(result) == set(DATABASE)
+    for database in DATABASE:
+        assert components(result)[database]["latency_ms"] < DB_BOUND_MS, components(result)
+    for store in ("dynamodb", "s3"):
+        assert components(result)[store]["healthy"], components(result)
+        assert components(result)[store]["latency_ms"] < 1000, components(result)
+    assert seconds < DB_BOUND_MS / 1000 + 2  # the slowest check, not their sum
 
 
 def test_database_with_a_certificate_from_another_ca_fails_closed(

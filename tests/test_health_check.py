@@ -149,7 +149,8 @@ def test_bundle_holds_handler_and_its_dependencies(
 
 
 # The bundled handler, run in its own process as the Lambda runtime would call it. Arguments
-# replace parts of the world: `ok:<component>` makes that check succeed, and `echo-secrets`
+# replace parts of the world: `ok:<component>` makes that check succeed, `hang:<component>`
+# makes it never answer (the deadline shortened to 0.5 s), and `echo-secrets`
 # makes the database driver fail with an error that repeats its password and connection string.
 RUNNER = """
 import json, os, socket, sys
@@ -169,14 +170,18 @@ def echo_secrets(user, *, host, port, database, password, **_):
     )
 
 for argument in sys.argv[1:]:
-    if argument.startswith("ok:"):
+    if argument.startswith("hang:"):
+        handler.CHECK_DEADLINE_S = 0.5
+        handler.CHECKS[argument[5:]] = lambda: __import__("time").sleep(5) or {}
+    elif argument.startswith("ok:"):
         handler.CHECKS[argument[3:]] = lambda: {"canary": "stub"}
     elif argument == "echo-secrets":
         # The handler opens the TCP connection itself: give it a listener to reach.
         listener = socket.create_server(("127.0.0.1", 0), backlog=8)
         os.environ["DB_PORT"] = str(listener.getsockname()[1])
         pg8000.native.Connection = echo_secrets
-print(json.dumps(handler.handler({}, Context())))
+print(json.dumps(handler.handler({}, Context())), flush=True)
+os._exit(0)  # as Lambda returns: without waiting for threads a deadline left behind
 """
 SERVICE_NAME = "dr-health-check-dev"
 NAMESPACE = "DisasterRecovery"
@@ -443,6 +448,19 @@ def test_sanitize_redacts_each_kind_of_secret(bundle: Path, tmp_path: Path) -> N
         cwd=tmp_path,
     )
     assert json.loads(result.stdout) == list(messages.values())
+
+
+def test_a_check_that_never_answers_is_reported_at_the_deadline(
+    bundle: Path, tmp_path: Path
+) -> None:
+    run = invoke(bundle, tmp_path, "hang:dynamodb", "ok:s3", endpoint=CLOSED_PORT_URL)
+    dynamodb = run.report["components"]["dynamodb"]
+    assert (dynamodb["healthy"], dynamodb["error"]) == (False, "TimeoutError")
+    assert dynamodb["message"] == "no answer within 0.5 s"
+    assert 500 <= dynamodb["latency_ms"] < 2000
+    assert run.report["components"]["s3"]["healthy"]  # the others report as usual
+    assert run.report["statusCode"] == 503
+    assert run.seconds < 4  # the report came back before the hanging check would end
 
 
 def test_no_secret_anywhere_in_the_service_stack(dev_service: Template) -> None:

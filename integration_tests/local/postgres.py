@@ -16,7 +16,6 @@ even when that run is killed.
 
 from __future__ import annotations
 
-import glob
 import os
 import shutil
 import signal
@@ -32,19 +31,21 @@ from integration_tests.local.tls import TlsFiles
 _TIMEOUT_S = 20.0
 
 
+# The Aurora PostgreSQL the stage runs is newer, but 15 is what this machine's packages give
+# and what the project pins for local runs (`make postgres` installs it).
+MAJOR_VERSION = 15
+DEFAULT_BIN = Path(f"/usr/lib/postgresql/{MAJOR_VERSION}/bin")
+
+
 def postgres_bin() -> Path:
-    """PG_BIN if set, else the newest /usr/lib/postgresql/*/bin (Debian's layout)."""
-    if configured := os.environ.get("PG_BIN"):
-        return Path(configured)
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"), key=_version)
-    if not found:
-        raise RuntimeError("PostgreSQL server binaries not found: install them or set PG_BIN")
-    return Path(found[-1]).parent
-
-
-def _version(path: str) -> int:
-    major = Path(path).parts[-3]
-    return int(major) if major.isdigit() else 0
+    """PG_BIN if set, else PostgreSQL 15's binaries in Debian's layout."""
+    path = Path(os.environ.get("PG_BIN") or DEFAULT_BIN)
+    if not (path / "postgres").is_file():
+        raise RuntimeError(
+            f"PostgreSQL {MAJOR_VERSION} server binaries not found in {path}: run "
+            "`make postgres` (Debian/Ubuntu, as root) or set PG_BIN"
+        )
+    return path
 
 
 def _as_postgres(command: list[str]) -> list[str]:

@@ -34,7 +34,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -52,6 +52,9 @@ DB_CANARY_ID = "health-check"
 CONNECT_TIMEOUT_S = 2.0
 READ_TIMEOUT_S = 3.0
 DB_TIMEOUT_S = 5.0
+# Every check reports within this, whatever its per-operation timeouts add up to (the
+# function's own timeout is 30 s): a slow store is reported as such, never as no report.
+CHECK_DEADLINE_S = 8.0
 MAX_ERROR_LENGTH = 300
 REDACTED = "<redacted>"
 # Error messages are written to the report and the logs: these are what a driver or SDK error
@@ -240,10 +243,26 @@ def _run(check: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     return report
 
 
+def _overdue(started: float) -> dict[str, Any]:
+    return {
+        "healthy": False,
+        "error": "TimeoutError",
+        "message": f"no answer within {CHECK_DEADLINE_S:g} s",
+        "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+    }
+
+
 def check_all() -> dict[str, Any]:
-    with ThreadPoolExecutor(max_workers=len(CHECKS)) as pool:
-        futures = {name: pool.submit(_run, check) for name, check in CHECKS.items()}
-        components = {name: future.result() for name, future in futures.items()}
+    started = time.perf_counter()
+    pool = ThreadPoolExecutor(max_workers=len(CHECKS))
+    futures = {name: pool.submit(_run, check) for name, check in CHECKS.items()}
+    done, _ = wait(futures.values(), timeout=CHECK_DEADLINE_S)
+    # Not waiting for a check past the deadline: its thread ends on its own timeouts.
+    pool.shutdown(wait=False, cancel_futures=True)
+    components = {
+        name: future.result() if future in done else _overdue(started)
+        for name, future in futures.items()
+    }
     healthy = all(component["healthy"] for component in components.values())
     return {
         "statusCode": 200 if healthy else 503,
