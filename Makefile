@@ -18,14 +18,28 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: synth test lint typecheck unit integration postgres deps bench clean
+.PHONY: synth test lint typecheck unit integration postgres deps lock bench clean
 
 deps: $(VENV)/.installed node_modules/.installed $(LAMBDA_DEPS)/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# constraints.txt pins every transitive dependency too, so a release's gate cannot change
+# without a commit.
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(VPY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(VPY) -m pip install --quiet --disable-pip-version-check \
+		-r requirements-dev.txt -c constraints.txt
 	touch $@
+
+# Re-resolve requirements*.txt from scratch and pin the result in constraints.txt.
+lock:
+	rm -rf build/lock-venv
+	$(PYTHON) -m venv build/lock-venv
+	build/lock-venv/bin/python -m pip install --quiet --disable-pip-version-check \
+		-r requirements-dev.txt
+	{ head -n 2 constraints.txt; build/lock-venv/bin/python -m pip freeze \
+		| grep -v -E '^(pip|setuptools|wheel)=='; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+	rm -rf build/lock-venv
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error

@@ -56,7 +56,7 @@ class PostDeployTests(Construct):
             timeout=STEP_TIMEOUT,
             install_commands=[
                 "python -m pip install --quiet --disable-pip-version-check "
-                "-r integration_tests/requirements.txt"
+                "-r integration_tests/requirements.txt -c constraints.txt"
             ],
             commands=[
                 "python -m pytest integration_tests -p no:cacheprovider "
@@ -65,6 +65,8 @@ class PostDeployTests(Construct):
             env={
                 "DR_TARGET": "env",
                 "DR_STAGE": stage.stage_name,
+                # CodeBuild's AWS_REGION is the pipeline's; the stage may be elsewhere.
+                "DR_REGION": config.region,
                 "BACKUP_TEST": "true" if config.backup.test_on_release else "false",
                 "BACKUP_RETENTION_DAYS": str(config.backup.on_demand_retention_days),
                 "BACKUP_TIMEOUT_SECONDS": str(int(BACKUP_TIMEOUT.to_seconds())),
