@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from dataclasses import replace
 from typing import Any
 
@@ -13,7 +14,7 @@ from aws_cdk.assertions import Template
 import app as cdk_app
 from pipeline.artifacts import ArtifactStore
 from pipeline.post_deploy import BACKUP_TIMEOUT, REPORT_DIR, REPORT_FILE, STEP_TIMEOUT
-from tests.conftest import Synthesis, cdk_context, only, props, resources, walk
+from tests.conftest import ROOT, Synthesis, cdk_context, only, props, resources, walk
 
 
 def _stages(pipeline_template: Template) -> list[dict[str, Any]]:
@@ -79,10 +80,27 @@ def test_synth_step_runs_lint_types_and_tests_before_synth(pipeline_template: Te
     assert spec["artifacts"]["base-directory"] == "cdk.out"
 
 
-def test_makefile_unit_target_runs_the_unit_tests_and_cfn_lint() -> None:
-    # What the synth step's `make unit` runs; cfn-lint is part of tests/test_gates.py.
-    makefile = (cdk_app.PACKAGE_JSON.parent / "Makefile").read_text()
-    assert "\nunit: deps\n\t$(VPY) -m pytest tests\n" in makefile
+def test_synth_gate_make_targets_lint_typecheck_and_run_the_unit_tests() -> None:
+    # What the synth step's `make lint typecheck unit` runs, as make itself expands it.
+    dry_run = subprocess.run(
+        ["make", "--dry-run", "--always-make", "lint", "typecheck", "unit"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    for command in (
+        ".venv/bin/ruff check .",
+        ".venv/bin/ruff format --check .",
+        ".venv/bin/mypy",
+        ".venv/bin/python -m pytest tests",
+    ):
+        assert f"\n{command}\n" in f"\n{dry_run}", command
+    # cfn-lint and cdk-nag run inside that pytest session (tests/test_gates.py).
+    gates = (ROOT / "tests" / "test_gates.py").read_text()
+    assert "def test_cfn_lint_is_clean(" in gates
+    assert "def test_nag_reports_no_violation_in_either_stage(" in gates
 
 
 def test_self_mutation_deploys_the_pipeline_with_the_pinned_cli(
