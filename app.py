@@ -39,7 +39,7 @@ def build(app: App, config: AppConfig, *, cli_version: str) -> Release:
         stages=list(stages.values()),
         cli_version=cli_version,
     )
-    # The app's own stacks (the pipeline); each DR stage registers for its stacks itself.
+    # For the app's own stack, the pipeline; each DR stage registers for its stacks itself.
     register_checks(app)
     return Release(pipeline=pipeline, stages=stages)
 

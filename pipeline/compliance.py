@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from aws_cdk import aws_codebuild as codebuild
-from aws_cdk import region_info
 from constructs import IConstruct
 
 from stages.compliance import acknowledge, logical_id
+from stages.config import partition
 
 if TYPE_CHECKING:
     from pipeline.pipeline_stack import PipelineStack
@@ -42,7 +42,7 @@ def acknowledge_pipeline_findings(stack: PipelineStack) -> None:
     for tests in stack.post_deploy.values():
         acknowledge(tests.role, artifact_reason, *artifact_rules)
 
-    arn_prefix = f"arn:{_partition(stack)}:%s:{stack.region}:{stack.account}"
+    arn_prefix = f"arn:{partition(stack.region)}:%s:{stack.region}:{stack.account}"
     for project in _projects(stack):
         if project.role is None:
             continue
@@ -78,9 +78,3 @@ def acknowledge_pipeline_findings(stack: PipelineStack) -> None:
 
 def _projects(root: IConstruct) -> list[codebuild.Project]:
     return [node for node in root.node.find_all() if isinstance(node, codebuild.Project)]
-
-
-def _partition(stack: PipelineStack) -> str:
-    partition = region_info.RegionInfo.get(stack.region).partition
-    assert partition is not None
-    return partition

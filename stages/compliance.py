@@ -35,7 +35,10 @@ _KMS_FAMILIES = ("kms:GenerateDataKey*", "kms:ReEncrypt*")
 
 
 def register_checks(stage: Stage) -> None:
-    # A pack on the App does not look inside Stages: every Stage registers its own.
+    # Each DR Stage registers, and the App does for the pipeline stack, so neither relies on
+    # how far a pack looks. Measured with CDK 2.275 and cdk-nag 3.0.2: CDK hands every pack
+    # the whole App, so each finding appears once per pack in the report; `violations()`
+    # lists it once.
     Validations.of(stage).add_plugins(AwsSolutionsChecks(stage))
 
 

@@ -72,14 +72,15 @@ class PipelineConfig:
     connection_arn: str
     notification_emails: tuple[str, ...]
 
-    # A role in one account can only trust, or be assumed by, a role in another account by
-    # its ARN, known before either is deployed: these two names are the contract between
-    # the pipeline stack and each stage (see pipeline/post_deploy.py, stages/post_deploy_access.py).
     def deploys_cross_account(self, stages: tuple[StageConfig, ...]) -> bool:
         """Whether some stage lives outside the pipeline's account (artifacts then need a
         customer managed key that the other account's deploy role may use)."""
         return any(stage.account != self.account for stage in stages)
 
+    # A role in one account can only trust, or be assumed by, a role in another account by
+    # its ARN, known before either is deployed: these names are the contract between the
+    # pipeline stack and each stage (pipeline/post_deploy.py,
+    # stages/components/post_deploy_access.py).
     def test_runner_role_name(self, stage: StageConfig) -> str:
         return f"{self.name}-{stage.name}-test-runner"
 
@@ -93,9 +94,16 @@ class PipelineConfig:
         return _role_arn(stage.region, stage.account, self.post_deploy_role_name(stage))
 
 
+def partition(region: str) -> str:
+    """The ARN partition of a Region (aws, aws-cn, aws-us-gov, ...)."""
+    name = region_info.RegionInfo.get(region).partition
+    if name is None:
+        raise ConfigError(f"no partition is known for Region {region!r}")
+    return name
+
+
 def _role_arn(region: str, account: str, name: str) -> str:
-    partition = region_info.RegionInfo.get(region).partition
-    return f"arn:{partition}:iam::{account}:role/{name}"
+    return f"arn:{partition(region)}:iam::{account}:role/{name}"
 
 
 @dataclass(frozen=True)
@@ -207,6 +215,12 @@ class _Section:
             raise ConfigError(f"{self.key(name)}: expected a list, got {_describe(values)}")
         return tuple(parse(value, f"{self.key(name)}[{i}]") for i, value in enumerate(values))
 
+    def emails(self, name: str) -> tuple[str, ...]:
+        addresses = self.items(name, _email)
+        if not addresses:
+            raise ConfigError(f"{self.key(name)}: at least one address is needed")
+        return addresses
+
     def done(self) -> None:
         unknown = sorted(k for k in self._data if k not in self._read and not k.startswith("//"))
         if unknown:
@@ -277,10 +291,8 @@ def _pipeline(section: _Section) -> PipelineConfig:
         repository=section.string("repository", _REPOSITORY, "an owner/name repository"),
         branch=section.string("branch", _BRANCH, "a branch name"),
         connection_arn=arn,
-        notification_emails=section.items("notificationEmails", _email),
+        notification_emails=section.emails("notificationEmails"),
     )
-    if not config.notification_emails:
-        raise ConfigError(f"{section.key('notificationEmails')}: at least one address is needed")
     section.done()
     return config
 
@@ -354,11 +366,9 @@ def _stage(section: _Section, name: str) -> StageConfig:
         availability_zones=_availability_zones(section, region),
         database=_database(section.section("database")),
         removal=_enum(section, "removal", RemovalPosture),
-        alarm_emails=section.items("alarmEmails", _email),
+        alarm_emails=section.emails("alarmEmails"),
         backup=_backup(section.section("backup")),
     )
-    if not config.alarm_emails:
-        raise ConfigError(f"{section.key('alarmEmails')}: at least one address is needed")
     section.done()
     return config
 

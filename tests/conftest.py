@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import App
+from aws_cdk import App, Stack, Stage
 from aws_cdk.assertions import Template
 
 import app as cdk_app
@@ -35,15 +35,13 @@ class Synthesis:
     config: AppConfig
     stages: dict[str, DrStage]
     pipeline: PipelineStack
-    templates: dict[str, Template]  # by stack name, e.g. "Dev-Data"
+    stacks: dict[str, Stack]  # by stack name, e.g. "Dev-Data"
+    templates: dict[str, Template]  # by stack name
 
     def template_file(self, stack_name: str) -> Path:
-        if stack_name == PIPELINE_STACK_NAME:
-            return self.outdir / self.pipeline.template_file
-        stage_id, _ = stack_name.split("-")
-        stage = self.stages[stage_id.lower()]
-        stack = stage.data if stack_name.endswith("Data") else stage.service
-        return self.outdir / f"assembly-{stage_id}" / stack.template_file
+        stack = self.stacks[stack_name]
+        # Each Stage (the App included) writes its own assembly directory.
+        return Path(Stage.of(stack).outdir) / stack.template_file  # type: ignore[union-attr]
 
 
 @pytest.fixture(scope="session")
@@ -63,38 +61,36 @@ def synthesis(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
     )
     release = cdk_app.build(app, config, cli_version=cdk_app.pinned_cli_version())
     app.synth()
-    templates = {
-        stack.stack_name: Template.from_stack(stack)
+    stacks: dict[str, Stack] = {
+        stack.stack_name: stack
         for stage in release.stages.values()
         for stack in (stage.data, stage.service)
     }
-    templates[PIPELINE_STACK_NAME] = Template.from_stack(release.pipeline)
+    stacks[release.pipeline.stack_name] = release.pipeline
     return Synthesis(
         outdir=outdir,
         config=config,
         stages=release.stages,
         pipeline=release.pipeline,
-        templates=templates,
+        stacks=stacks,
+        templates={name: Template.from_stack(stack) for name, stack in stacks.items()},
     )
 
 
-def _template(stack_name: str) -> Callable[[Synthesis], Template]:
+def _template(stack_name: str, fixture_name: str) -> Callable[[Synthesis], Template]:
     """A session fixture returning one stack's template from the shared synthesis."""
 
     def fixture(synthesis: Synthesis) -> Template:
         return synthesis.templates[stack_name]
 
-    name = stack_name.replace("-", "_").lower()
-    if stack_name == PIPELINE_STACK_NAME:
-        name = "pipeline_template"
-    return pytest.fixture(scope="session", name=name)(fixture)
+    return pytest.fixture(scope="session", name=fixture_name)(fixture)
 
 
-dev_data = _template("Dev-Data")
-dev_service = _template("Dev-Service")
-prod_data = _template("Prod-Data")
-prod_service = _template("Prod-Service")
-pipeline_template = _template(PIPELINE_STACK_NAME)
+dev_data = _template("Dev-Data", "dev_data")
+dev_service = _template("Dev-Service", "dev_service")
+prod_data = _template("Prod-Data", "prod_data")
+prod_service = _template("Prod-Service", "prod_service")
+pipeline_template = _template(PIPELINE_STACK_NAME, "pipeline_template")
 
 
 def resources(template: Template, resource_type: str) -> dict[str, dict[str, Any]]:
@@ -122,6 +118,11 @@ def walk(value: Any) -> Iterator[Any]:
     elif isinstance(value, list):
         for child in value:
             yield from walk(child)
+
+
+def as_list(value: Any) -> list[Any]:
+    """An IAM policy field that may hold one value or a list of them."""
+    return value if isinstance(value, list) else [value]
 
 
 def ref(logical_id: str) -> dict[str, str]:

@@ -6,33 +6,22 @@ import json
 from fnmatch import fnmatchcase
 from typing import Any
 
-from tests.conftest import ROOT, STAGE_STACK_NAMES, Synthesis, props, resources, walk
+from tests.conftest import ROOT, STAGE_STACK_NAMES, Synthesis, as_list, props, resources, walk
 
 POLICY = ROOT / "bootstrap" / "stage-execution-policy.json"
 # CDK's custom resources are Lambda-backed; CDK's metadata resource needs nothing.
 _CUSTOM_SERVICE = "lambda"
 
 
-def _statements() -> list[dict[str, Any]]:
-    statements: list[dict[str, Any]] = json.loads(POLICY.read_text())["Statement"]
-    return statements
+STATEMENTS: list[dict[str, Any]] = json.loads(POLICY.read_text())["Statement"]
 
 
 def _allowed(action: str, resource: str = "*") -> bool:
-    for statement in _statements():
-        actions = (
-            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        )
-        resources_ = (
-            statement["Resource"]
-            if isinstance(statement["Resource"], list)
-            else [statement["Resource"]]
-        )
-        if any(fnmatchcase(action, a) for a in actions) and any(
-            fnmatchcase(resource, r) for r in resources_
-        ):
-            return True
-    return False
+    return any(
+        any(fnmatchcase(action, a) for a in as_list(statement["Action"]))
+        and any(fnmatchcase(resource, r) for r in as_list(statement["Resource"]))
+        for statement in STATEMENTS
+    )
 
 
 def test_every_service_the_stage_deploys_is_allowed(synthesis: Synthesis) -> None:

@@ -19,6 +19,8 @@ from xml.sax.saxutils import escape
 import pytest
 from aws_cdk.assertions import Template
 
+from stages.components.health_check import COMPONENTS as STACK_COMPONENTS
+from stages.components.health_check import METRICS_NAMESPACE
 from tests.conftest import Synthesis, only, props, resources, walk
 
 CANARY_OBJECT_KEY = "health-check/canary.json"
@@ -184,8 +186,9 @@ print(json.dumps(handler.handler({}, Context())), flush=True)
 os._exit(0)  # as Lambda returns: without waiting for threads a deadline left behind
 """
 SERVICE_NAME = "dr-health-check-dev"
-NAMESPACE = "DisasterRecovery"
-COMPONENTS = {"dynamodb", "s3", "database_writer", "database_reader"}
+# What the stack's alarm and dashboard read: the bundled handler must emit exactly these.
+NAMESPACE = METRICS_NAMESPACE
+COMPONENTS = set(STACK_COMPONENTS)
 # Distinctive fake credentials, to look for in everything the function prints.
 ACCESS_KEY_ID = "ASIAFAKEACCESSKEY123"
 SECRET_ACCESS_KEY = "fake-secret-access-key-never-printed"

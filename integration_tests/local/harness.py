@@ -26,6 +26,7 @@ from typing import Any
 
 import boto3
 
+from integration_tests.health import invoke_health_check
 from integration_tests.local.assembly import DEFAULT_CDK_OUT, AssemblyError, read_stage
 from integration_tests.local.moto import MotoStage, create_stacks, create_stage, enforce_iam
 from integration_tests.local.moto import moto_server as start_moto
@@ -260,10 +261,8 @@ def measure_handler(
     name = stage.function.name
 
     def invoke() -> None:
-        response = client.invoke(FunctionName=name, Payload=b"{}")
-        payload = response["Payload"].read()
-        if response.get("FunctionError") or b'"statusCode": 200' not in payload:
-            raise RuntimeError(f"health check not healthy: {payload[:500]!r}")
+        if problems := invoke_health_check(client, name).problems():
+            raise RuntimeError(f"health check not healthy: {'; '.join(problems)}")
 
     for _ in range(cold_starts):
         stage.standin.stop_worker(name)

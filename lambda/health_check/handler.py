@@ -159,6 +159,8 @@ def _connect(host_variable: str) -> Any:
     # The startup handshake is a series of small request/response messages: with Nagle's
     # algorithm on (pg8000 leaves it on), delayed ACKs stall them by ~40 ms per connection.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    # The bound on every later read and write (pg8000 applies `timeout` only to sockets it
+    # opens itself).
     sock.settimeout(DB_TIMEOUT_S)
     try:
         return pg8000.native.Connection(
@@ -169,7 +171,6 @@ def _connect(host_variable: str) -> Any:
             database=os.environ["DB_NAME"],
             password=token,
             ssl_context=_tls_context(),
-            timeout=DB_TIMEOUT_S,
         )
     except BaseException:
         sock.close()
