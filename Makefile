@@ -48,11 +48,12 @@ node_modules/.installed: package.json package-lock.json
 # The health-check function's dependencies, fetched here (not during synth) for the
 # function's runtime and architecture (python3.14 on arm64, see
 # stages/components/health_check.py); synth bundles them with the handler without Docker.
+# --no-deps: requirements.txt pins every dependency itself, so nothing unpinned slips in.
 $(LAMBDA_DEPS)/.installed: lambda/health_check/requirements.txt $(VENV)/.installed
 	rm -rf $(LAMBDA_DEPS)
 	$(VPY) -m pip install --quiet --disable-pip-version-check --no-compile \
 		--target $(LAMBDA_DEPS) --implementation cp --python-version 3.14 \
-		--platform manylinux2014_aarch64 --only-binary=:all: \
+		--platform manylinux2014_aarch64 --only-binary=:all: --no-deps \
 		-r lambda/health_check/requirements.txt
 	touch $@
 

@@ -104,6 +104,23 @@ def test_database_with_a_certificate_from_another_ca_fails_closed(
         assert "CERTIFICATE_VERIFY_FAILED" in components(result)[database]["message"]
 
 
+def test_a_canary_not_under_the_stages_bucket_key_is_unhealthy(
+    local_stage: LocalStage, lambda_client: Any
+) -> None:
+    """The bucket answers, but encrypts with another key than the one the stage gave it."""
+    name = f"{local_stage.function.name}-other-key"
+    other_key = local_stage.moto.key_arn.rsplit("/", 1)[0] + "/00000000-0000-0000-0000-000000000000"
+    local_stage.register_function(name, BUCKET_KEY_ARN=other_key)
+    try:
+        result = check(local_stage, lambda_client, name)
+    finally:
+        local_stage.standin.stop_worker(name)
+    assert unhealthy(result) == {"s3"}
+    s3 = components(result)["s3"]
+    assert s3["error"] == "CanaryMismatchError"
+    assert f"under key '{local_stage.moto.key_arn}'" in s3["message"]
+
+
 @pytest.mark.parametrize(
     ("actions", "component"),
     [(["s3:PutObject"], "s3"), (["dynamodb:PutItem"], "dynamodb")],

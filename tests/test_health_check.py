@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from xml.sax.saxutils import escape
 
 import pytest
@@ -64,6 +64,7 @@ def test_environment_names_every_store_and_no_secret(dev_service: Template) -> N
     assert set(variables) == {
         "TABLE_NAME",
         "BUCKET_NAME",
+        "BUCKET_KEY_ARN",
         "DB_ENDPOINT",
         "DB_READER_ENDPOINT",
         "DB_PORT",
@@ -99,7 +100,12 @@ def test_least_privilege_policy(dev_service: Template) -> None:
 def test_proxy_connect_is_scoped_to_the_proxy_and_user(dev_service: Template) -> None:
     [connect] = [s for s in statements(dev_service) if actions(s) == ["rds-db:connect"]]
     text = json.dumps(connect["Resource"])
-    assert ":dbuser:" in text and "/dr_admin" in text
+    # arn:...:dbuser:<the proxy's resource id, prx-..., the 7th field of its ARN>/dr_admin
+    [(head, resource_id, tail)] = [connect["Resource"]["Fn::Join"][1]]
+    assert re.fullmatch(r"arn:aws:rds-db:us-east-1:\d{12}:dbuser:", head), head
+    assert tail == "/dr_admin"
+    assert resource_id["Fn::Select"][0] == 6
+    assert resource_id["Fn::Select"][1]["Fn::Split"][0] == ":"
     # The proxy's id comes from its ARN, imported strongly (Fn::Split takes no GetStackOutput).
     assert "Fn::ImportValue" in text and "Fn::GetStackOutput" not in text
 
@@ -152,7 +158,8 @@ def test_bundle_holds_handler_and_its_dependencies(
 
 # The bundled handler, run in its own process as the Lambda runtime would call it. Arguments
 # replace parts of the world: `ok:<component>` makes that check succeed, `hang:<component>`
-# makes it never answer (the deadline shortened to 0.5 s), and `echo-secrets`
+# makes it never answer (the deadline shortened to 0.5 s), `late:<component>` runs the real
+# check only after that deadline (and the process lives on for it), and `echo-secrets`
 # makes the database driver fail with an error that repeats its password and connection string.
 RUNNER = """
 import json, os, socket, sys
@@ -175,6 +182,10 @@ for argument in sys.argv[1:]:
     if argument.startswith("hang:"):
         handler.CHECK_DEADLINE_S = 0.5
         handler.CHECKS[argument[5:]] = lambda: __import__("time").sleep(5) or {}
+    elif argument.startswith("late:"):  # the real check, starting after the deadline
+        handler.CHECK_DEADLINE_S = 0.5
+        check = handler.CHECKS[argument[5:]]
+        handler.CHECKS[argument[5:]] = lambda check=check: __import__("time").sleep(1) or check()
     elif argument.startswith("ok:"):
         handler.CHECKS[argument[3:]] = lambda: {"canary": "stub"}
     elif argument == "echo-secrets":
@@ -183,6 +194,8 @@ for argument in sys.argv[1:]:
         os.environ["DB_PORT"] = str(listener.getsockname()[1])
         pg8000.native.Connection = echo_secrets
 print(json.dumps(handler.handler({}, Context())), flush=True)
+if any(argument.startswith("late:") for argument in sys.argv[1:]):
+    __import__("time").sleep(2)  # as a thawed environment would let the late check go on
 os._exit(0)  # as Lambda returns: without waiting for threads a deadline left behind
 """
 SERVICE_NAME = "dr-health-check-dev"
@@ -223,6 +236,7 @@ def invoke(bundle: Path, cwd: Path, *arguments: str, endpoint: str) -> Invocatio
         "AWS_ENDPOINT_URL": endpoint,
         "TABLE_NAME": "table",
         "BUCKET_NAME": "bucket",
+        "BUCKET_KEY_ARN": "arn:aws:kms:us-east-1:111111111111:key/stage-key",
         "CANARY_OBJECT_KEY": CANARY_OBJECT_KEY,
         "DB_ENDPOINT": "127.0.0.1",
         "DB_READER_ENDPOINT": "127.0.0.1",
@@ -464,6 +478,45 @@ def test_a_check_that_never_answers_is_reported_at_the_deadline(
     assert run.report["components"]["s3"]["healthy"]  # the others report as usual
     assert run.report["statusCode"] == 503
     assert run.seconds < 4  # the report came back before the hanging check would end
+
+
+class _RecordingDynamoDB(BaseHTTPRequestHandler):
+    """A DynamoDB endpoint that answers every call and records its X-Amz-Target."""
+
+    targets: ClassVar[list[str]] = []
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.targets.append(str(self.headers.get("X-Amz-Target")))
+        body = b"{}"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-amz-json-1.0")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+
+def test_a_check_past_the_deadline_writes_no_canary_afterwards(
+    bundle: Path, tmp_path: Path
+) -> None:
+    """Lambda may thaw a check that missed its invocation's deadline during a later one: it
+    must not overwrite that invocation's newer canary with its older one."""
+    _RecordingDynamoDB.targets = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _RecordingDynamoDB)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        run = invoke(
+            bundle, tmp_path, "late:dynamodb", endpoint=f"http://127.0.0.1:{server.server_port}"
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert run.report["components"]["dynamodb"]["error"] == "TimeoutError"
+    assert run.seconds >= 2  # the late check had its second to run on
+    assert not [t for t in _RecordingDynamoDB.targets if t.endswith(".PutItem")]
 
 
 def test_no_secret_anywhere_in_the_service_stack(dev_service: Template) -> None:

@@ -184,6 +184,7 @@ def local_stage(cdk_out: Path = DEFAULT_CDK_OUT) -> Iterator[LocalStage]:
                 local={
                     "TABLE_NAME": moto_stage.table_name,
                     "BUCKET_NAME": moto_stage.bucket_name,
+                    "BUCKET_KEY_ARN": moto_stage.key_arn,
                     "DB_ENDPOINT": "127.0.0.1",
                     "DB_READER_ENDPOINT": "127.0.0.1",
                     "DB_PORT": str(postgres.port),

@@ -1,7 +1,8 @@
 """DR stage health check: one real round trip to each data store, run concurrently.
 
-Environment (set by the stack): TABLE_NAME, BUCKET_NAME, DB_ENDPOINT, DB_READER_ENDPOINT,
-DB_PORT, DB_NAME, DB_USER, CANARY_OBJECT_KEY, POWERTOOLS_SERVICE_NAME (the log lines'
+Environment (set by the stack): TABLE_NAME, BUCKET_NAME, BUCKET_KEY_ARN (the KMS key the
+bucket must encrypt the canary with), DB_ENDPOINT, DB_READER_ENDPOINT, DB_PORT, DB_NAME,
+DB_USER, CANARY_OBJECT_KEY, POWERTOOLS_SERVICE_NAME (the log lines'
 `service` and the metrics' `service` dimension) and POWERTOOLS_METRICS_NAMESPACE; AWS_REGION
 and the credentials come from the Lambda runtime. Powertools also honours POWERTOOLS_LOG_LEVEL
 (default INFO), and POWERTOOLS_METRICS_DISABLED or POWERTOOLS_DEV, either of which, set to
@@ -83,6 +84,23 @@ class CanaryMismatchError(Exception):
     """A store answered, but not with what was written."""
 
 
+class SupersededError(Exception):
+    """The check outlived its invocation's deadline: it must not write a canary any more."""
+
+
+# Each check thread's own "its invocation has reported" event (set by `_run`).
+_invocation = threading.local()
+
+
+def _ensure_current() -> None:
+    """Called before every canary write. Lambda freezes a check that missed its invocation's
+    deadline and may thaw it during a later invocation, where its older canary would overwrite
+    the newer one (a false mismatch, and a wrong answer to "how much data was lost")."""
+    reported: threading.Event | None = getattr(_invocation, "reported", None)
+    if reported is not None and reported.is_set():
+        raise SupersededError("its invocation already reported; the canary was not written")
+
+
 def _client(service: str) -> Any:
     # The checks run in threads, and boto3's default session must not create clients
     # concurrently (it can fail with KeyError on a cold start): one at a time.
@@ -118,6 +136,7 @@ def _now() -> str:
 def check_dynamodb() -> dict[str, Any]:
     table, written = os.environ["TABLE_NAME"], _now()
     dynamodb = _client("dynamodb")
+    _ensure_current()
     dynamodb.put_item(TableName=table, Item={"id": {"S": CANARY_ID}, "written_at": {"S": written}})
     item = dynamodb.get_item(TableName=table, Key={"id": {"S": CANARY_ID}}, ConsistentRead=True)
     read = item.get("Item", {}).get("written_at", {}).get("S")
@@ -129,10 +148,14 @@ def check_dynamodb() -> dict[str, Any]:
 def check_s3() -> dict[str, Any]:
     bucket, key, written = os.environ["BUCKET_NAME"], os.environ["CANARY_OBJECT_KEY"], _now()
     s3 = _client("s3")
+    _ensure_current()
     put = s3.put_object(Bucket=bucket, Key=key, Body=json.dumps({"written_at": written}).encode())
-    if put.get("ServerSideEncryption") != "aws:kms":
+    # The bucket's default encryption, under the stage's own key (not an AWS managed one).
+    encryption = (put.get("ServerSideEncryption"), put.get("SSEKMSKeyId"))
+    if encryption != ("aws:kms", os.environ["BUCKET_KEY_ARN"]):
         raise CanaryMismatchError(
-            f"object stored with {put.get('ServerSideEncryption')!r}, not aws:kms"
+            f"object stored with {encryption[0]!r} under key {encryption[1]!r}, not aws:kms "
+            "under the bucket's key"
         )
     body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     read = json.loads(body).get("written_at")
@@ -183,6 +206,7 @@ def check_database_writer() -> dict[str, Any]:
         connection.run(
             "CREATE TABLE IF NOT EXISTS dr_canary (id text PRIMARY KEY, written_at timestamptz)"
         )
+        _ensure_current()
         written = connection.run(
             "INSERT INTO dr_canary (id, written_at) VALUES (:id, clock_timestamp()) "
             "ON CONFLICT (id) DO UPDATE SET written_at = EXCLUDED.written_at "
@@ -230,7 +254,8 @@ def sanitize(message: str) -> str:
     return message[:MAX_ERROR_LENGTH]
 
 
-def _run(check: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+def _run(check: Callable[[], dict[str, Any]], reported: threading.Event) -> dict[str, Any]:
+    _invocation.reported = reported
     started = time.perf_counter()
     try:
         report = {"healthy": True, **check()}
@@ -255,9 +280,11 @@ def _overdue(started: float) -> dict[str, Any]:
 
 def check_all() -> dict[str, Any]:
     started = time.perf_counter()
+    reported = threading.Event()
     pool = ThreadPoolExecutor(max_workers=len(CHECKS))
-    futures = {name: pool.submit(_run, check) for name, check in CHECKS.items()}
+    futures = {name: pool.submit(_run, check, reported) for name, check in CHECKS.items()}
     done, _ = wait(futures.values(), timeout=CHECK_DEADLINE_S)
+    reported.set()
     # Not waiting for a check past the deadline: its thread ends on its own timeouts.
     pool.shutdown(wait=False, cancel_futures=True)
     components = {

@@ -20,6 +20,7 @@ ACCESS_LOG_EXPIRY_DAYS = 365
 class Bucket(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, key: kms.IKey, retain: bool) -> None:
         super().__init__(scope, construct_id)
+        self.key = key
         removal = RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY
 
         def private_bucket(bucket_id: str, **settings: Any) -> s3.Bucket:

@@ -115,6 +115,8 @@ class HealthCheck(Construct):
             environment={
                 "TABLE_NAME": table.table.table_name,
                 "BUCKET_NAME": bucket.bucket.bucket_name,
+                # The canary proves the bucket still encrypts with the stage's key.
+                "BUCKET_KEY_ARN": bucket.key.key_arn,
                 "DB_ENDPOINT": database.proxy.endpoint,
                 "DB_READER_ENDPOINT": database.reader_endpoint.endpoint,
                 "DB_PORT": str(database.port),
