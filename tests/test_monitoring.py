@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -51,7 +52,8 @@ def test_backup_job_rule_filters_on_state_for_this_vault(dev_service: Template) 
     assert pattern["detail-type"] == ["Backup Job State Change"]
     assert pattern["detail"]["$or"] == [
         {"state": ["FAILED", "ABORTED", "EXPIRED", "PARTIAL"]},
-        {"state": ["COMPLETED"], "statusMessage": [{"exists": True}]},
+        # Not `exists`: an empty status message must not report a successful job.
+        {"state": ["COMPLETED"], "statusMessage": [{"anything-but": [""]}]},
     ]
     assert "BackupVaultName" in json.dumps(pattern["detail"]["backupVaultName"])
 
@@ -136,6 +138,7 @@ def test_aurora_cpu_alarm(dev_service: Template) -> None:
     alarm = alarms(dev_service)["DatabaseCpu"]
     assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/RDS", "CPUUtilization")
     assert alarm["Dimensions"][0]["Name"] == "DBClusterIdentifier"
+    assert alarm["Statistic"] == "Maximum"  # a busy writer is not averaged away by readers
     assert (alarm["Period"], alarm["EvaluationPeriods"], alarm["Threshold"]) == (300, 2, 80)
     assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
 
@@ -147,6 +150,16 @@ def test_throttling_alarm_watches_this_tables_throttle_metrics(dev_service: Temp
     for metric in metrics:
         assert metric["Namespace"] == "AWS/DynamoDB"
         assert [d["Name"] for d in metric["Dimensions"]] == ["TableName"]
+    # A period with only read (or only write) throttling must count: each series is filled.
+    [expression] = [m["Expression"] for m in alarm["Metrics"] if "Expression" in m]
+    ids = {
+        m["MetricStat"]["Metric"]["MetricName"]: m["Id"]
+        for m in alarm["Metrics"]
+        if "MetricStat" in m
+    }
+    reads, writes = ids["ReadThrottleEvents"], ids["WriteThrottleEvents"]
+    assert sorted(re.findall(r"FILL\((\w+), 0\)", expression)) == sorted([reads, writes])
+    assert re.fullmatch(r"FILL\(\w+, 0\) \+ FILL\(\w+, 0\)", expression), expression
     # The original watched the account-level UserErrors metric, which never fires for a table.
     assert "UserErrors" not in json.dumps(alarm)
     assert alarm["TreatMissingData"] == "notBreaching"
@@ -170,6 +183,8 @@ def test_backup_problem_alarm_counts_the_rule_matches(dev_service: Template) -> 
 def test_dashboard_shows_every_required_metric(dev_service: Template) -> None:
     _, dashboard = only(dev_service, "AWS::CloudWatch::Dashboard")
     body = json.dumps(props(dashboard)["DashboardBody"])
+    # Each name quoted on its own (a metric or a SEARCH's MetricName="..."): a bare "Errors"
+    # would also match an alarm's logical id.
     for metric in (
         "CPUUtilization",
         "DatabaseConnections",
@@ -184,4 +199,4 @@ def test_dashboard_shows_every_required_metric(dev_service: Template) -> None:
         "NumberOfBackupJobsCompleted",
         "NumberOfBackupJobsFailed",
     ):
-        assert metric in body, metric
+        assert re.search(rf'[\\"]{metric}[\\"]', body), metric

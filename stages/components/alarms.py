@@ -36,9 +36,11 @@ class Alarms(Construct):
 
         self.database_cpu = self._alarm(
             "DatabaseCpu",
-            description="Aurora CPU above 80% for 2 x 5 minutes",
+            description="An Aurora instance above 80% CPU for 2 x 5 minutes",
+            # The cluster's series aggregates its instances: Maximum, so idle readers cannot
+            # hide a saturated writer behind an average.
             metric=database.cluster.metric_cpu_utilization(
-                period=FIVE_MINUTES, statistic=cloudwatch.Stats.AVERAGE
+                period=FIVE_MINUTES, statistic=cloudwatch.Stats.MAXIMUM
             ),
             threshold=CPU_THRESHOLD_PERCENT,
             comparison=above,
@@ -52,7 +54,10 @@ class Alarms(Construct):
             "TableThrottling",
             description="DynamoDB table throttled reads or writes",
             metric=cloudwatch.MathExpression(
-                expression="reads + writes",
+                # DynamoDB publishes throttle events only when they happen, and metric math
+                # yields no value where one operand has no datapoint: FILL, or only a period
+                # with both read and write throttling would count.
+                expression="FILL(reads, 0) + FILL(writes, 0)",
                 using_metrics={
                     "reads": table.table.metric(
                         "ReadThrottleEvents", statistic=cloudwatch.Stats.SUM, period=FIVE_MINUTES
@@ -67,7 +72,7 @@ class Alarms(Construct):
             threshold=1,
             comparison=at_least,
             evaluation_periods=1,
-            # DynamoDB publishes throttle events only when they happen.
+            # No datapoint in either series: nothing was throttled.
             missing=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         self.health_check_errors = self._alarm(
@@ -95,7 +100,10 @@ class Alarms(Construct):
         )
         self.backup_job_problems = self._alarm(
             "BackupJobProblems",
-            description="AWS Backup job into this stage's vault failed, aborted or expired",
+            description=(
+                "AWS Backup job into this stage's vault failed, aborted, expired, partial or "
+                "completed with issues"
+            ),
             metric=backup_events.backup_job_problem_count(),
             threshold=1,
             comparison=at_least,

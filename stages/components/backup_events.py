@@ -42,9 +42,11 @@ class BackupEvents(Construct):
                 detail={
                     "backupVaultName": [vault.backup_vault_name],
                     # The console's "Completed with issues" is COMPLETED with a status message.
+                    # Not `exists`: that also matches an empty message, which AWS's own example
+                    # events carry, and would report every successful job.
                     "$or": [
                         {"state": BACKUP_JOB_PROBLEM_STATES},
-                        {"state": ["COMPLETED"], "statusMessage": [{"exists": True}]},
+                        {"state": ["COMPLETED"], "statusMessage": [{"anything-but": [""]}]},
                     ],
                 },
             ),
