@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aws_cdk.assertions import Template
@@ -39,11 +40,35 @@ def selection_for(template: Template, kind: str) -> dict[str, Any]:
     return dict(selection)
 
 
-def test_vault_uses_its_own_key_and_is_always_retained(dev_data: Template) -> None:
+def test_vault_uses_its_own_key_and_is_retained_except_on_a_failed_create(
+    dev_data: Template,
+) -> None:
     _, vault = only(dev_data, "AWS::Backup::BackupVault")
     assert props(vault)["EncryptionKeyArn"] == get_att(BACKUP_KEY, "Arn")
-    # CloudFormation cannot delete a vault holding recovery points, even in dev.
-    assert vault["DeletionPolicy"] == "Retain"
+    # CloudFormation cannot delete a vault holding recovery points, even in dev; a rolled-back
+    # first create leaves an empty one, which need not stay behind.
+    assert vault["DeletionPolicy"] == "RetainExceptOnCreate"
+    assert vault["UpdateReplacePolicy"] == "Retain"
+
+
+def test_vault_name_changes_with_each_creation_of_its_stack(dev_data: Template) -> None:
+    """A vault retained by a deleted stage must not block creating the stage again."""
+    _, vault = only(dev_data, "AWS::Backup::BackupVault")
+    prefix, suffix = props(vault)["BackupVaultName"]["Fn::Join"][1]
+    assert re.fullmatch(r"DevDataBackup[0-9A-F]{8}Vault", prefix), prefix
+    assert suffix == {
+        "Fn::Select": [
+            0,
+            {
+                "Fn::Split": [
+                    "-",
+                    {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]},
+                ]
+            },
+        ]
+    }
+    # Backup vault names: 2-50 letters, digits, hyphens and underscores; the suffix is 8 hex.
+    assert len(prefix) + 1 + 8 <= 50
 
 
 def test_hourly_rules_with_configured_retention(synthesis: Synthesis, dev_data: Template) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -28,9 +29,9 @@ NAME_PROPERTIES = {
     "AWS::EC2::SecurityGroup": "GroupName",
 }
 # Names CloudFormation requires: CDK derives them from the construct path, so each stage
-# gets its own.
+# gets its own (the vault's also from its stack's id, so it is a JSON-rendered Fn::Join).
 REQUIRED_NAMES: dict[str, Callable[[dict[str, Any]], str]] = {
-    "AWS::Backup::BackupVault": lambda p: p["BackupVaultName"],
+    "AWS::Backup::BackupVault": lambda p: json.dumps(p["BackupVaultName"], sort_keys=True),
     "AWS::Backup::BackupPlan": lambda p: p["BackupPlan"]["BackupPlanName"],
     "AWS::RDS::DBProxy": lambda p: p["DBProxyName"],
     "AWS::RDS::DBProxyEndpoint": lambda p: p["DBProxyEndpointName"],
@@ -119,12 +120,14 @@ def _deletion_policies(template: Template) -> dict[str, Any]:
 def test_prod_keeps_every_stateful_resource(prod_data: Template) -> None:
     policies = _deletion_policies(prod_data)
     assert policies.pop("DatabaseCluster5B53A178") == "Snapshot"
+    # Retained except when its stack's first create rolls back (an empty vault then).
+    assert policies.pop("BackupVaultADF21B19") == "RetainExceptOnCreate"
     assert set(policies.values()) == {"Retain"}
 
 
 def test_dev_deletes_everything_but_the_vault(dev_data: Template) -> None:
     policies = _deletion_policies(dev_data)
-    assert policies.pop("BackupVaultADF21B19") == "Retain"
+    assert policies.pop("BackupVaultADF21B19") == "RetainExceptOnCreate"
     assert set(policies.values()) == {"Delete"}
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Names, RemovalPolicy
+from aws_cdk import Aws, Duration, Fn, Names, RemovalPolicy
 from aws_cdk import aws_backup as backup
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -46,14 +46,18 @@ class Backup(Construct):
         retain: bool,
     ) -> None:
         super().__init__(scope, construct_id)
-        # Always retained: CloudFormation cannot delete a vault that still holds recovery
-        # points, so DESTROY would only make stack deletion fail. Its name is generated, so
-        # a retained vault never blocks a new stage; its points expire with their lifecycle.
+        # Retained on delete: CloudFormation cannot delete a vault that still holds recovery
+        # points, so DESTROY would only make stack deletion fail. Not retained when its stack's
+        # first create rolls back (it is empty then), so a failed first release leaves nothing
+        # behind. Its name ends with the first part of the stack's id, which is new each time
+        # the stack is created and never changes on update: a vault left by a deleted stage
+        # never blocks creating the stage again.
         self.vault = backup.BackupVault(
             self,
             "Vault",
+            backup_vault_name=Fn.join("-", [f"{Names.unique_id(self)}Vault", _stack_id_prefix()]),
             encryption_key=keys.backup,
-            removal_policy=RemovalPolicy.RETAIN,
+            removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
             lock_configuration=_lock(config.vault_lock) if config.vault_lock else None,
             # Only AWS Backup's own lifecycle removes recovery points in a retained stage.
             block_recovery_point_deletion=retain,
@@ -122,6 +126,11 @@ class Backup(Construct):
             resources=[backup.BackupResource.from_dynamo_db_table(table.table)],
             allow_restores=False,
         )
+
+
+def _stack_id_prefix() -> str:
+    """The first 8 hex digits of the stack id's UUID (`arn:...:stack/<name>/<uuid>`)."""
+    return Fn.select(0, Fn.split("-", Fn.select(2, Fn.split("/", Aws.STACK_ID))))
 
 
 def _lock(lock: VaultLockConfig) -> backup.LockConfiguration:
