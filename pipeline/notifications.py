@@ -5,7 +5,7 @@ from __future__ import annotations
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 
 class ReleaseNotifications(Construct):
@@ -28,3 +28,8 @@ class ReleaseNotifications(Construct):
         # principal to the topic policy and to this key's policy (encrypt for SNS).
         for email in emails:
             self.topic.add_subscription(subscriptions.EmailSubscription(email))
+
+    @property
+    def topic_policy(self) -> IConstruct:
+        """The topic's policy (created by CDK when a statement is first added to it)."""
+        return self.topic.node.find_child("Policy")

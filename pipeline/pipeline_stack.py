@@ -117,7 +117,7 @@ class PipelineStack(Stack):
                 )
             self.pipeline.add_stage(stage, pre=pre, post=[tests.step])
         self.pipeline.build_pipeline()
-        self.pipeline.pipeline.notify_on(
+        release_events = self.pipeline.pipeline.notify_on(
             "ReleaseEvents",
             self.notifications.topic,
             events=[
@@ -126,6 +126,9 @@ class PipelineStack(Stack):
                 codepipeline.PipelineNotificationEvents.MANUAL_APPROVAL_FAILED,
             ],
         )
+        # CodeStar Notifications checks at creation that it may publish to the topic; CDK adds
+        # that topic policy statement but not the dependency, so the two would race.
+        release_events.node.add_dependency(self.notifications.topic_policy)
         self._allow_codeconnections(config.connection_arn)
         acknowledge_pipeline_findings(self)
 

@@ -270,7 +270,8 @@ def test_post_deploy_role_trusts_only_the_pipeline_runner_and_allows_exactly_the
         if {"Ref": role_id} in props(p)["Roles"]
     ]
     function_id = logical_id(dr_stage.service.health_check.function)
-    by_action = {s["Action"]: s["Resource"] for s in props(policy)["PolicyDocument"]["Statement"]}
+    statements = props(policy)["PolicyDocument"]["Statement"]
+    by_action = {s["Action"]: s["Resource"] for s in statements}
     assert set(by_action) == {
         "lambda:InvokeFunction",
         "backup:StartBackupJob",
@@ -284,6 +285,10 @@ def test_post_deploy_role_trusts_only_the_pipeline_runner_and_allows_exactly_the
     role_id_backup = logical_id(data.backup.backup_role)
     assert vault_id in json.dumps(by_action["backup:StartBackupJob"])
     assert role_id_backup in json.dumps(by_action["iam:PassRole"])
+    [pass_role] = [s for s in statements if s["Action"] == "iam:PassRole"]
+    assert pass_role["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "backup.amazonaws.com"}
+    }
 
 
 def test_release_failures_notify_an_encrypted_topic(
@@ -294,6 +299,10 @@ def test_release_failures_notify_an_encrypted_topic(
     key_id = logical_id(notifications.key)
     _, rule = only(pipeline_template, "AWS::CodeStarNotifications::NotificationRule")
     assert props(rule)["Targets"] == [{"TargetAddress": {"Ref": topic_id}, "TargetType": "SNS"}]
+    # Created only once the topic admits CodeStar Notifications (else a race at creation).
+    [(policy_id, policy)] = resources(pipeline_template, "AWS::SNS::TopicPolicy").items()
+    assert {"Ref": topic_id} in props(policy)["Topics"]
+    assert policy_id in rule["DependsOn"]
     assert set(props(rule)["EventTypeIds"]) == {
         "codepipeline-pipeline-pipeline-execution-failed",
         "codepipeline-pipeline-manual-approval-needed",

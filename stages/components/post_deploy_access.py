@@ -48,4 +48,12 @@ class PostDeployAccess(Construct):
         self.role.add_to_policy(
             iam.PolicyStatement(actions=["backup:DescribeBackupJob"], resources=["*"])
         )
-        backup.backup_role.grant_pass_role(self.role)
+        # grant_pass_role takes no condition: this role may hand the backup role to AWS
+        # Backup only, the one service its jobs run in.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                resources=[backup.backup_role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "backup.amazonaws.com"}},
+            )
+        )
