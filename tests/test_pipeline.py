@@ -146,6 +146,22 @@ def test_prod_deploys_only_after_a_manual_approval(
     assert f"commit #{{{source['Namespace']}.CommitId}}" in comment
 
 
+# CodePipeline long refused an action configuration value over 1,000 characters (the
+# post-deploy step's EnvironmentVariables, with an output variable per stage output, grows
+# fastest); staying under it keeps the pipeline creatable wherever the old limit holds.
+ACTION_CONFIGURATION_VALUE_LIMIT = 1000
+
+
+def test_every_action_configuration_value_fits_codepipelines_limit(
+    pipeline_template: Template,
+) -> None:
+    for stage in _stages(pipeline_template):
+        for action in stage["Actions"]:
+            for key, value in action.get("Configuration", {}).items():
+                text = value if isinstance(value, str) else json.dumps(value)
+                assert len(text) <= ACTION_CONFIGURATION_VALUE_LIMIT, (action["Name"], key)
+
+
 @pytest.mark.parametrize("stage", ["dev", "prod"])
 def test_post_deploy_step_gets_the_stage_outputs_and_reports_junit(
     pipeline_template: Template, synthesis: Synthesis, stage: str
