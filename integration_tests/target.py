@@ -17,7 +17,16 @@ from botocore.exceptions import ClientError
 CLIENT_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 5}, connect_timeout=10, read_timeout=30
 )
-LAMBDA_CONFIG = CLIENT_CONFIG.merge(Config(read_timeout=120))
+# Fewer attempts: each may wait the whole read timeout, and the smoke test and the backup
+# bound (2700 s) must fit in the post-deploy step's 60 minutes together.
+LAMBDA_CONFIG = Config(
+    retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=10, read_timeout=120
+)
+# The backup job's poll: fewer attempts and shorter waits, so that one DescribeBackupJob at the
+# bound overshoots it by under a minute, not several (see backup_job.py); its answers are small.
+BACKUP_CONFIG = Config(
+    retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=5, read_timeout=10
+)
 # Role chaining (CodeBuild's role -> the stage's role) caps a session at one hour; the backup
 # bound (BACKUP_TIMEOUT_SECONDS, 2700 in the pipeline) fits in it.
 SESSION_SECONDS = 3600

@@ -58,6 +58,17 @@ SCENARIOS = {
             principal=p,
         ),
     ),
+    "describe-expired": Scenario(
+        BACKUP_ONLY,
+        {},
+        lambda s, p: s.inject_fault(
+            "DescribeBackupJob",
+            "ExpiredTokenException",
+            "The security token included in the request is expired",
+            status=403,
+            principal=p,
+        ),
+    ),
     "throttled": Scenario(
         BACKUP_ONLY,
         {},
@@ -171,13 +182,21 @@ def test_a_developer_run_reads_the_stacks_and_the_vault_lock_with_own_credential
         ),
         (
             "vault-lock",
-            rf"backup job {JOB_ID} ended FAILED after [\d.]+ s: The lifecycle's DeleteAfterDays "
-            r"\(1\) is shorter than the minimum retention of 7 days",
+            rf"backup job {JOB_ID} ended FAILED after [\d.]+ s: "
+            # The stand-in's wording of the StatusMessage (AWS does not document it).
+            r"The lifecycle's DeleteAfterDays \(1\) is shorter than the minimum retention of "
+            r"7 days",
         ),
         (
             "stuck",
-            rf"backup job {JOB_ID} still RUNNING \(37\.0% done\) after 1\.[0-4] s, "
+            rf"backup job {JOB_ID} still RUNNING \(37\.0% done\) after [\d.]+ s, "
             r"past the 1 s bound",
+        ),
+        (
+            "describe-expired",
+            rf"DescribeBackupJob of backup job {JOB_ID} failed after [\d.]+ s \(last state: "
+            r"no state yet\): ExpiredTokenException: The security token included in the "
+            r"request is expired",
         ),
         (
             "access-denied",
@@ -194,7 +213,25 @@ def test_the_backup_test_fails_with_the_reason(
     case = run.result.cases[BACKUP]
     assert case.outcome == "failed"
     assert re.search(reason, case.message), case.message
-    assert re.search(reason, run.result.output)  # and in the log, in the failure summary
+    # And in the log, the failure's whole report is that one line (no traceback, no chain).
+    report = re.search(
+        rf"^_+ {BACKUP} _+\n(.*?)\n(?:-+ generated xml|=+ short test summary)",
+        run.result.output,
+        re.MULTILINE | re.DOTALL,
+    )
+    assert report, run.result.output
+    assert "\n" not in report[1], report[1]
+    assert re.search(reason, report[1]), report[1]
+
+
+def test_a_stuck_job_fails_at_the_bound_not_before_and_not_long_after(
+    runs: dict[str, Run],
+) -> None:
+    message = runs["stuck"].result.cases[BACKUP].message
+    match = re.search(r" after ([\d.]+) s, past the 1 s bound", message)
+    assert match, message
+    # The bound, plus one call's time and a slow machine's: the last sleep ends at the bound.
+    assert 1.0 <= float(match[1]) < 3.0, message
 
 
 def test_a_throttled_start_is_retried_with_its_token_and_passes(

@@ -5,8 +5,9 @@ answers, after botocore's service models and the AWS API reference:
 
 - AWS Backup (rest-json): StartBackupJob (PUT /backup-jobs), DescribeBackupJob
   (GET /backup-jobs/{id}), DescribeBackupVault (GET /backup-vaults/{name}). Jobs go CREATED ->
-  RUNNING -> COMPLETED, or as scripted: FAILED/ABORTED/EXPIRED/PARTIAL with a StatusMessage,
-  or stuck RUNNING. A vault lock fails jobs whose DeleteAfterDays is outside its retention.
+  RUNNING -> COMPLETED, or as scripted: through PENDING, to FAILED/ABORTED (through
+  ABORTING)/EXPIRED/PARTIAL with a StatusMessage, or stuck CREATED or RUNNING. A vault lock
+  fails jobs whose DeleteAfterDays is outside its retention.
   The IdempotencyToken makes a retried StartBackupJob return the same job.
 - STS (query, XML): AssumeRole of registered roles, issuing temporary credentials.
 - Lambda (rest-json): Invoke runs the synthesized function's handler in a warm worker

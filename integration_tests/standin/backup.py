@@ -4,9 +4,12 @@ and DescribeBackupVault, after botocore's model (backup/2018-11-15, rest-json).
 A job's life is driven by how often it is described, not by wall time, so tests are exact:
 by default the first DescribeBackupJob says CREATED, later ones RUNNING, and the `polls`-th
 one COMPLETED. A script (control API) sets the next job's outcome for a caller: COMPLETED
-after N polls, FAILED/ABORTED/EXPIRED/PARTIAL with a StatusMessage, or RUNNING (stuck
-forever). As in AWS, a vault lock fails a job whose DeleteAfterDays is outside the lock's
-[min, max] retention: the job is accepted, then FAILED with a StatusMessage.
+after N polls, FAILED/ABORTED/EXPIRED/PARTIAL with a StatusMessage, or CREATED or RUNNING
+(stuck forever). Two states of AWS's that are not terminal can be passed through: PENDING
+after CREATED when the script asks (`pending`), and ABORTING on the poll before ABORTED
+(always, as AWS reports a job being stopped, unless that is the first poll). As in AWS, a
+vault lock fails a job whose DeleteAfterDays is outside the lock's [min, max] retention: the
+job is accepted, then FAILED with a StatusMessage (in the stand-in's own words).
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from integration_tests.standin.auth import ACCOUNT_ID, Caller
 from integration_tests.standin.protocol import AwsError, Request, Response, json_response
 
 TERMINAL_STATES = ("COMPLETED", "FAILED", "ABORTED", "EXPIRED", "PARTIAL")
-SCRIPTABLE_OUTCOMES = (*TERMINAL_STATES, "RUNNING")
+STUCK_STATES = ("CREATED", "RUNNING")  # a script ending in one never leaves it
+SCRIPTABLE_OUTCOMES = (*TERMINAL_STATES, *STUCK_STATES)
 _DEFAULT_MESSAGES = {
     "FAILED": "Backup job failed",
     "ABORTED": "Backup job was aborted",
@@ -41,6 +45,18 @@ class JobScript:
     outcome: str = "COMPLETED"
     polls: int = 3  # the DescribeBackupJob call that first reports the outcome
     message: str = ""
+    pending: bool = False  # the second call says PENDING, between CREATED and RUNNING
+
+    def state_at(self, poll: int) -> str:
+        """The state the `poll`-th DescribeBackupJob reports (from 1)."""
+        if self.outcome == "CREATED":
+            return "CREATED"
+        if poll >= self.polls and self.outcome != "RUNNING":
+            return self.outcome
+        if self.outcome == "ABORTED" and 1 < poll == self.polls - 1:
+            return "ABORTING"
+        lead = ("CREATED", "PENDING", "RUNNING") if self.pending else ("CREATED", "RUNNING")
+        return lead[min(max(poll, 1), len(lead)) - 1]
 
 
 @dataclass(frozen=True)
@@ -52,6 +68,8 @@ class Vault:
     max_retention_days: int | None = None
 
     def lock_violation(self, delete_after_days: int | None) -> str | None:
+        """The StatusMessage of a job this lock fails, or None. AWS does not document that
+        message's text: this wording is the stand-in's own, and tests treat it so."""
         if self.min_retention_days is None and self.max_retention_days is None:
             return None
         if delete_after_days is None:
@@ -90,9 +108,7 @@ class Job:
 
     @property
     def state(self) -> str:
-        if self.polls >= self.script.polls and self.script.outcome != "RUNNING":
-            return self.script.outcome
-        return "CREATED" if self.polls <= 1 else "RUNNING"
+        return self.script.state_at(self.polls)
 
     def describe(self) -> dict[str, Any]:
         self.polls += 1
@@ -115,7 +131,6 @@ class Job:
             "StartBy": self.created + 60 * self.request.get("StartWindowMinutes", 480),
             "State": state,
             "PercentDone": self._percent(state),
-            "BackupType": "",
             "IsParent": False,
         }
         if lifecycle := self.request.get("Lifecycle"):
@@ -124,14 +139,14 @@ class Job:
             body["CompletionDate"] = self.completed
         if state in ("COMPLETED", "PARTIAL"):
             body["BackupSizeInBytes"] = body["BytesTransferred"] = 1024
-        if state not in ("CREATED", "RUNNING", "COMPLETED"):
+        if state in _DEFAULT_MESSAGES:  # an unsuccessful end
             body["StatusMessage"] = self.script.message or _DEFAULT_MESSAGES[state]
         return body
 
     def _percent(self, state: str) -> str:
         if state == "COMPLETED":
             return "100.0"
-        if state == "CREATED":
+        if state in ("CREATED", "PENDING"):
             return "0.0"
         if self.script.outcome == "RUNNING":
             return _STUCK_PERCENT

@@ -5,9 +5,10 @@
     POST /_standin/roles                       {"arn", "max_session_seconds"?}: assumable role
     POST /_standin/backup/vaults               {"name", "min_retention_days"?,
                                                 "max_retention_days"?}
-    POST /_standin/backup/next-job             {"outcome", "polls"?, "message"?, "principal"?}
+    POST /_standin/backup/next-job             {"outcome", "polls"?, "message"?, "pending"?,
+                                                "principal"?}
     POST /_standin/faults                      {"operation", "code", "message", "status"?,
-                                                "count"?, "principal"?}
+                                                "count"?, "principal"?, "crash"?}
     GET  /_standin/requests[?principal=AKID]   the request records, oldest first
     POST /_standin/lambda/functions            register a function (FunctionConfig's fields)
     GET  /_standin/lambda/functions/NAME       its timings (cold imports, invocations)
@@ -20,6 +21,7 @@ scenarios running at the same time do not take each other's.
 from __future__ import annotations
 
 import json
+import logging
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,13 +35,16 @@ from integration_tests.standin.protocol import AwsError, Request, Response, json
 if TYPE_CHECKING:
     from integration_tests.standin.server import Standin
 
+_log = logging.getLogger(__name__)
 CONTROL_PREFIX = "/_standin/"
 _FUNCTIONS = CONTROL_PREFIX + "lambda/functions"
 
 
 @dataclass
 class Fault:
-    """The next `count` calls of `operation` (by `principal`, or anyone) fail with this error."""
+    """The next `count` calls of `operation` (by `principal`, or anyone) fail with this error,
+    or, with `crash`, raise an unexpected exception inside the stand-in, as a bug of its own
+    would (which it must answer, not drop)."""
 
     operation: str
     code: str
@@ -47,6 +52,7 @@ class Fault:
     status: int = 400
     count: int = 1
     principal: str | None = None
+    crash: bool = False
 
 
 def handle_control(standin: Standin, request: Request) -> Response:
@@ -54,6 +60,9 @@ def handle_control(standin: Standin, request: Request) -> Response:
         return json_response(_route(standin, request))
     except (KeyError, ValueError, TypeError, AwsError) as error:
         return json_response({"error": f"{type(error).__name__}: {error}"}, 400)
+    except Exception as error:  # a stand-in bug: answered, so the caller sees it
+        _log.exception("stand-in control: %s %s failed", request.method, request.path)
+        return json_response({"error": f"stand-in bug: {type(error).__name__}: {error}"}, 500)
 
 
 def _route(standin: Standin, request: Request) -> Any:  # noqa: PLR0911 (one branch per route)
@@ -79,7 +88,12 @@ def _route(standin: Standin, request: Request) -> Any:  # noqa: PLR0911 (one bra
         )
         return {"arn": vault.arn}
     if path == CONTROL_PREFIX + "backup/next-job":
-        script = JobScript(body["outcome"], int(body.get("polls", 3)), body.get("message", ""))
+        script = JobScript(
+            body["outcome"],
+            int(body.get("polls", 3)),
+            body.get("message", ""),
+            bool(body.get("pending", False)),
+        )
         standin.backup.script_next_job(script, body.get("principal"))
         return {}
     if path == CONTROL_PREFIX + "faults":
@@ -163,9 +177,21 @@ class StandinClient:
         return str(self._call("POST", "backup/vaults", body)["arn"])
 
     def script_next_job(
-        self, outcome: str, polls: int = 3, message: str = "", principal: str | None = None
+        self,
+        outcome: str,
+        polls: int = 3,
+        message: str = "",
+        principal: str | None = None,
+        *,
+        pending: bool = False,
     ) -> None:
-        body = {"outcome": outcome, "polls": polls, "message": message, "principal": principal}
+        body = {
+            "outcome": outcome,
+            "polls": polls,
+            "message": message,
+            "pending": pending,
+            "principal": principal,
+        }
         self._call("POST", "backup/next-job", body)
 
     def inject_fault(
@@ -185,6 +211,18 @@ class StandinClient:
             "status": status,
             "count": count,
             "principal": principal,
+        }
+        self._call("POST", "faults", body)
+
+    def inject_crash(self, operation: str, *, count: int = 1, principal: str | None = None) -> None:
+        """The next `count` calls of `operation` raise inside the stand-in, as its bug would."""
+        body = {
+            "operation": operation,
+            "code": "",
+            "message": f"{count} call(s) of {operation}",
+            "count": count,
+            "principal": principal,
+            "crash": True,
         }
         self._call("POST", "faults", body)
 

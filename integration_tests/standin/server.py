@@ -3,6 +3,7 @@ signature, applies injected faults, and records who called what."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,6 +23,8 @@ from integration_tests.standin.protocol import (
 )
 from integration_tests.standin.sts import StsService
 
+_log = logging.getLogger(__name__)
+
 # The error codes AWS answers an authentication failure with, per protocol.
 _AUTH_CODES = {
     "rest-json": {
@@ -36,6 +39,15 @@ _AUTH_CODES = {
         "bad_token": "InvalidClientTokenId",
         "bad_signature": "SignatureDoesNotMatch",
     },
+}
+
+
+# What a stand-in bug is answered with (HTTP 500, which botocore retries, then raises): AWS's
+# common InternalFailure, and the ServiceException Lambda's model has for its own failures.
+_INTERNAL_CODES = {
+    "backup": "InternalFailure",
+    "sts": "InternalFailure",
+    "lambda": "ServiceException",
 }
 
 
@@ -127,6 +139,14 @@ class Standin:
         except ValueError as error:  # a body that is not what the protocol says
             response = render(AwsError("SerializationException", str(error)), request_id)
             record["error_code"] = "SerializationException"
+        except Exception as error:  # a stand-in bug: an error answer, not a dropped connection
+            _log.exception(
+                "stand-in bug in %s (%s %s)", record["operation"], request.method, request.path
+            )
+            code = _INTERNAL_CODES[name]
+            detail = f"stand-in bug: {type(error).__name__}: {error}"
+            response = render(AwsError(code, detail, 500), request_id)
+            record["error_code"] = code
         record["status"] = response.status
         record.setdefault("params", {}).update(response.record)
         with self._lock:
@@ -141,6 +161,8 @@ class Standin:
                     fault.count -= 1
                     if fault.count <= 0:
                         self._faults.remove(fault)
+                    if fault.crash:
+                        raise RuntimeError(f"injected crash: {fault.message}")
                     raise AwsError(fault.code, fault.message, fault.status)
 
 
