@@ -6,13 +6,18 @@ run's scripts, faults and request records are its own."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from integration_tests.local import post_deploy_packages
 from integration_tests.local.harness import LOCAL_POLL, POST_DEPLOY_ROLE_ARN, LocalStage
 from integration_tests.local.suite_run import RunningSuite, SuiteRun
 from integration_tests.standin import Keys, StandinClient
@@ -107,7 +112,9 @@ def runs(
                 env = {**local_stage.post_deploy_env(keys), **scenario.env}
             scenario.prepare(standin, keys.access_key_id)
             junit = tmp_path_factory.mktemp(name) / "junit.xml"
-            started[name] = (RunningSuite(env, scenario.args, junit), keys)
+            # The pipeline's runs get only what its post-deploy step installs.
+            suite = RunningSuite(env, scenario.args, junit, post_deploy=not scenario.developer)
+            started[name] = (suite, keys)
         yield {name: Run(suite.result(), keys) for name, (suite, keys) in started.items()}
     finally:
         for suite, _ in started.values():
@@ -145,6 +152,37 @@ def test_the_pipeline_run_passes_with_every_call_signed_by_the_assumed_role(
         assert call["session_token"], call  # the issued token, checked by the stand-in
         assert call["signature_verified"] is True
         assert call["status"] == 200
+
+
+def test_the_pipeline_runs_see_only_what_the_post_deploy_step_installs() -> None:
+    """The fence the pipeline's runs get: boto3 and pytest import, the CDK and moto do not."""
+    assert {"boto3", "botocore", "pytest"} <= post_deploy_packages.installed_closure()
+    code = (
+        "import importlib, json\n"
+        "def importable(name):\n"
+        "    try:\n"
+        "        importlib.import_module(name)\n"
+        "    except ModuleNotFoundError:\n"
+        "        return False\n"
+        "    return True\n"
+        "names = ['boto3', 'pytest', 'moto', 'aws_cdk', 'cfnlint']\n"
+        "print(json.dumps({name: importable(name) for name in names}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={"PATH": os.environ["PATH"], **post_deploy_packages.environment()},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert json.loads(result.stdout) == {
+        "boto3": True,
+        "pytest": True,
+        "moto": False,
+        "aws_cdk": False,
+        "cfnlint": False,
+    }
 
 
 def test_backup_progress_is_visible_live_although_pytest_captures_output(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
 
+from integration_tests.local import post_deploy_packages
 from integration_tests.local.assembly import ROOT
 
 _TIMEOUT_S = 120
@@ -33,10 +34,15 @@ class SuiteRun:
 
 
 class RunningSuite:
-    def __init__(self, env: dict[str, str], args: list[str], junit: Path) -> None:
+    def __init__(
+        self, env: dict[str, str], args: list[str], junit: Path, *, post_deploy: bool = False
+    ) -> None:
+        """`post_deploy`: with only the packages the pipeline's post-deploy step installs."""
         self._junit = junit
         # Only the given environment: nothing of this process's AWS settings leaks in.
         environment = {k: v for k, v in os.environ.items() if k in _KEPT}
+        if post_deploy:
+            environment.update(post_deploy_packages.environment())
         command = [sys.executable, "-m", "pytest", *args, "-p", "no:cacheprovider"]
         self._process = subprocess.Popen(
             [*command, f"--junitxml={junit}"],
