@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -76,6 +77,22 @@ def test_environment_names_every_store_and_no_secret(dev_service: Template) -> N
     }
     assert variables["CANARY_OBJECT_KEY"] == CANARY_OBJECT_KEY
     assert "ProxyReaderEndpoint" in json.dumps(variables["DB_READER_ENDPOINT"])
+
+
+def test_the_canary_key_is_the_buckets_own(dev_service: Template, dev_data: Template) -> None:
+    """BUCKET_KEY_ARN, which the S3 check compares with what S3 reports, is the very key the
+    bucket encrypts with (locally, moto's key stands in, so only the template can show it)."""
+    variable = function(dev_service)["Environment"]["Variables"]["BUCKET_KEY_ARN"]
+    output = variable["Fn::GetStackOutput"]
+    assert output["StackName"] == "Dev-Data"
+    exported = dev_data.to_json()["Outputs"][output["OutputName"]]["Value"]
+    buckets = [
+        props(b) for k, b in resources(dev_data, "AWS::S3::Bucket").items() if "AccessLogs" not in k
+    ]
+    [bucket] = buckets
+    [rule] = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    assert rule["ServerSideEncryptionByDefault"]["KMSMasterKeyID"] == exported
 
 
 def test_least_privilege_policy(dev_service: Template) -> None:
@@ -159,7 +176,8 @@ def test_bundle_holds_handler_and_its_dependencies(
 # The bundled handler, run in its own process as the Lambda runtime would call it. Arguments
 # replace parts of the world: `ok:<component>` makes that check succeed, `hang:<component>`
 # makes it never answer (the deadline shortened to 0.5 s), `late:<component>` runs the real
-# check only after that deadline (and the process lives on for it), and `echo-secrets`
+# check only after that deadline, `deadline:<seconds>` sets the deadline (with either, the
+# process lives on after the handler returns, for the late check), and `echo-secrets`
 # makes the database driver fail with an error that repeats its password and connection string.
 RUNNER = """
 import json, os, socket, sys
@@ -182,6 +200,8 @@ for argument in sys.argv[1:]:
     if argument.startswith("hang:"):
         handler.CHECK_DEADLINE_S = 0.5
         handler.CHECKS[argument[5:]] = lambda: __import__("time").sleep(5) or {}
+    elif argument.startswith("deadline:"):
+        handler.CHECK_DEADLINE_S = float(argument[9:])
     elif argument.startswith("late:"):  # the real check, starting after the deadline
         handler.CHECK_DEADLINE_S = 0.5
         check = handler.CHECKS[argument[5:]]
@@ -194,8 +214,8 @@ for argument in sys.argv[1:]:
         os.environ["DB_PORT"] = str(listener.getsockname()[1])
         pg8000.native.Connection = echo_secrets
 print(json.dumps(handler.handler({}, Context())), flush=True)
-if any(argument.startswith("late:") for argument in sys.argv[1:]):
-    __import__("time").sleep(2)  # as a thawed environment would let the late check go on
+if any(argument.startswith(("late:", "deadline:")) for argument in sys.argv[1:]):
+    __import__("time").sleep(4)  # as a thawed environment would let a late check go on
 os._exit(0)  # as Lambda returns: without waiting for threads a deadline left behind
 """
 SERVICE_NAME = "dr-health-check-dev"
@@ -481,15 +501,22 @@ def test_a_check_that_never_answers_is_reported_at_the_deadline(
 
 
 class _RecordingDynamoDB(BaseHTTPRequestHandler):
-    """A DynamoDB endpoint that answers every call and records its X-Amz-Target."""
+    """A DynamoDB endpoint that records each call's X-Amz-Target and answers it; with
+    `slow_first_put` set, the first PutItem waits that long and then fails with a 500, which
+    botocore retries."""
 
     targets: ClassVar[list[str]] = []
+    slow_first_put: ClassVar[float] = 0.0
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.targets.append(str(self.headers.get("X-Amz-Target")))
-        body = b"{}"
-        self.send_response(200)
+        target = str(self.headers.get("X-Amz-Target"))
+        self.targets.append(target)
+        status, body = 200, b"{}"
+        if self.slow_first_put and target.endswith(".PutItem") and self.targets.count(target) == 1:
+            time.sleep(self.slow_first_put)
+            status, body = 500, b'{"__type": "InternalServerError", "message": "slow"}'
+        self.send_response(status)
         self.send_header("Content-Type", "application/x-amz-json-1.0")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -499,24 +526,43 @@ class _RecordingDynamoDB(BaseHTTPRequestHandler):
         """Quiet."""
 
 
+@contextmanager
+def recording_dynamodb(slow_first_put: float = 0.0) -> Iterator[str]:
+    _RecordingDynamoDB.targets = []
+    _RecordingDynamoDB.slow_first_put = slow_first_put
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _RecordingDynamoDB)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def puts() -> list[str]:
+    return [t for t in _RecordingDynamoDB.targets if t.endswith(".PutItem")]
+
+
 def test_a_check_past_the_deadline_writes_no_canary_afterwards(
     bundle: Path, tmp_path: Path
 ) -> None:
     """Lambda may thaw a check that missed its invocation's deadline during a later one: it
     must not overwrite that invocation's newer canary with its older one."""
-    _RecordingDynamoDB.targets = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _RecordingDynamoDB)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        run = invoke(
-            bundle, tmp_path, "late:dynamodb", endpoint=f"http://127.0.0.1:{server.server_port}"
-        )
-    finally:
-        server.shutdown()
-        server.server_close()
+    with recording_dynamodb() as endpoint:
+        run = invoke(bundle, tmp_path, "late:dynamodb", endpoint=endpoint)
     assert run.report["components"]["dynamodb"]["error"] == "TimeoutError"
-    assert run.seconds >= 2  # the late check had its second to run on
-    assert not [t for t in _RecordingDynamoDB.targets if t.endswith(".PutItem")]
+    assert run.seconds >= 4  # the late check had its time to run on
+    assert puts() == []
+
+
+def test_a_canary_write_past_the_deadline_is_not_retried(bundle: Path, tmp_path: Path) -> None:
+    """A write sent in time but answered after the deadline: botocore's retry would resend the
+    same, older canary after the invocation reported, so the retry must not go out."""
+    with recording_dynamodb(slow_first_put=3.0) as endpoint:
+        run = invoke(bundle, tmp_path, "deadline:2", "ok:s3", endpoint=endpoint)
+    assert run.report["components"]["dynamodb"]["error"] == "TimeoutError"
+    assert run.seconds >= 4  # time enough for a retry to go out
+    assert len(puts()) == 1  # the first attempt, in time; no retry after the report
 
 
 def test_no_secret_anywhere_in_the_service_stack(dev_service: Template) -> None:

@@ -93,9 +93,10 @@ _invocation = threading.local()
 
 
 def _ensure_current() -> None:
-    """Called before every canary write. Lambda freezes a check that missed its invocation's
-    deadline and may thaw it during a later invocation, where its older canary would overwrite
-    the newer one (a false mismatch, and a wrong answer to "how much data was lost")."""
+    """Called before every canary write, each retry of one included. Lambda freezes a check
+    that missed its invocation's deadline and may thaw it during a later invocation, where its
+    older canary would overwrite the newer one (a false mismatch, and a wrong answer to "how
+    much data was lost")."""
     reported: threading.Event | None = getattr(_invocation, "reported", None)
     if reported is not None and reported.is_set():
         raise SupersededError("its invocation already reported; the canary was not written")
@@ -106,6 +107,15 @@ def _client(service: str) -> Any:
     # concurrently (it can fail with KeyError on a cold start): one at a time.
     with _clients_lock:
         return _new_client(service)
+
+
+# The canary writes through the SDK: guarded on every attempt, since botocore's retries resend
+# the same (by then perhaps older) canary.
+_CANARY_WRITES = {"dynamodb": "PutItem", "s3": "PutObject"}
+
+
+def _refuse_if_superseded(**_: Any) -> None:
+    _ensure_current()
 
 
 @cache
@@ -120,7 +130,10 @@ def _new_client(service: str) -> Any:
         retries={"max_attempts": 2, "mode": "standard"},
     )
     # AWS_REGION, like the IAM token: botocore itself reads only AWS_DEFAULT_REGION.
-    return boto3.client(service, region_name=os.environ["AWS_REGION"], config=config)
+    client = boto3.client(service, region_name=os.environ["AWS_REGION"], config=config)
+    if operation := _CANARY_WRITES.get(service):
+        client.meta.events.register(f"before-send.{service}.{operation}", _refuse_if_superseded)
+    return client
 
 
 @cache
@@ -136,7 +149,6 @@ def _now() -> str:
 def check_dynamodb() -> dict[str, Any]:
     table, written = os.environ["TABLE_NAME"], _now()
     dynamodb = _client("dynamodb")
-    _ensure_current()
     dynamodb.put_item(TableName=table, Item={"id": {"S": CANARY_ID}, "written_at": {"S": written}})
     item = dynamodb.get_item(TableName=table, Key={"id": {"S": CANARY_ID}}, ConsistentRead=True)
     read = item.get("Item", {}).get("written_at", {}).get("S")
@@ -148,7 +160,6 @@ def check_dynamodb() -> dict[str, Any]:
 def check_s3() -> dict[str, Any]:
     bucket, key, written = os.environ["BUCKET_NAME"], os.environ["CANARY_OBJECT_KEY"], _now()
     s3 = _client("s3")
-    _ensure_current()
     put = s3.put_object(Bucket=bucket, Key=key, Body=json.dumps({"written_at": written}).encode())
     # The bucket's default encryption, under the stage's own key (not an AWS managed one).
     encryption = (put.get("ServerSideEncryption"), put.get("SSEKMSKeyId"))
