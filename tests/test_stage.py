@@ -120,9 +120,16 @@ def _deletion_policies(template: Template) -> dict[str, Any]:
 def test_prod_keeps_every_stateful_resource(prod_data: Template) -> None:
     policies = _deletion_policies(prod_data)
     assert policies.pop("DatabaseCluster5B53A178") == "Snapshot"
-    # Retained except when its stack's first create rolls back (an empty vault then).
-    assert policies.pop("BackupVaultADF21B19") == "RetainExceptOnCreate"
-    assert set(policies.values()) == {"Retain"}
+    # Kept on delete and on replacement; not when the operation that created it rolls back
+    # (it holds no data yet then, and would only be an orphan).
+    assert set(policies.values()) == {"RetainExceptOnCreate"}
+    replaced = {
+        logical_id: resource.get("UpdateReplacePolicy", "Delete")
+        for resource_type in STATEFUL_TYPES
+        for logical_id, resource in resources(prod_data, resource_type).items()
+    }
+    assert replaced.pop("DatabaseCluster5B53A178") == "Snapshot"
+    assert set(replaced.values()) == {"Retain"}
 
 
 def test_dev_deletes_everything_but_the_vault(dev_data: Template) -> None:

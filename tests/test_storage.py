@@ -23,7 +23,7 @@ def test_keys_are_retained_in_prod_and_deleted_in_dev(
     prod_data: Template, dev_data: Template
 ) -> None:
     assert {k["DeletionPolicy"] for k in resources(prod_data, "AWS::KMS::Key").values()} == {
-        "Retain"
+        "RetainExceptOnCreate"
     }
     assert {k["DeletionPolicy"] for k in resources(dev_data, "AWS::KMS::Key").values()} == {
         "Delete"
@@ -67,7 +67,7 @@ def test_table_shape_billing_encryption_and_pitr(dev_data: Template) -> None:
 
 def test_table_is_protected_only_in_prod(prod_data: Template, dev_data: Template) -> None:
     assert props(table(prod_data))["DeletionProtectionEnabled"] is True
-    assert table(prod_data)["DeletionPolicy"] == "Retain"
+    assert table(prod_data)["DeletionPolicy"] == "RetainExceptOnCreate"
     assert props(table(dev_data))["DeletionProtectionEnabled"] is False
     assert table(dev_data)["DeletionPolicy"] == "Delete"
 
@@ -149,7 +149,7 @@ def test_buckets_retained_in_prod_and_emptied_then_deleted_in_dev(
     prod_data: Template, dev_data: Template
 ) -> None:
     for logical_id in (BUCKET, ACCESS_LOGS):
-        assert bucket(prod_data, logical_id)["DeletionPolicy"] == "Retain"
+        assert bucket(prod_data, logical_id)["DeletionPolicy"] == "RetainExceptOnCreate"
         assert bucket(dev_data, logical_id)["DeletionPolicy"] == "Delete"
     assert len(resources(dev_data, "Custom::S3AutoDeleteObjects")) == 2
     assert resources(prod_data, "Custom::S3AutoDeleteObjects") == {}

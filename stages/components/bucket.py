@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
+
+from stages.components.removal import removal_policy
 
 # Noncurrent versions move to Standard-IA after 30 days (the earliest S3 allows) and are
 # deleted 90 days after becoming noncurrent, i.e. 60 days in Standard-IA: past its 30-day
@@ -21,7 +23,7 @@ class Bucket(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, key: kms.IKey, retain: bool) -> None:
         super().__init__(scope, construct_id)
         self.key = key
-        removal = RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY
+        removal = removal_policy(retain)
 
         def private_bucket(bucket_id: str, **settings: Any) -> s3.Bucket:
             return s3.Bucket(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
+
+from stages.components.removal import removal_policy
 
 # Services that publish to the encrypted SNS topic must be able to use its key.
 _TOPIC_PUBLISHERS = ("cloudwatch.amazonaws.com", "events.amazonaws.com")
@@ -25,7 +27,7 @@ class Encryption(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, retain: bool) -> None:
         super().__init__(scope, construct_id)
-        removal = RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY
+        removal = removal_policy(retain)
         # Shortest waiting period in dev so torn-down stages release keys quickly.
         pending = Duration.days(30) if retain else Duration.days(7)
 

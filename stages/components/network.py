@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 from constructs import Construct
+
+from stages.components.removal import removal_policy
 
 VPC_CIDR = "10.40.0.0/16"
 
@@ -59,7 +60,7 @@ class Network(Construct):
             self,
             "FlowLogs",
             retention=logs.RetentionDays.ONE_YEAR,
-            removal_policy=RemovalPolicy.RETAIN if retain_logs else RemovalPolicy.DESTROY,
+            removal_policy=removal_policy(retain_logs),
         )
         self.vpc.add_flow_log(
             "FlowLog",

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from constructs import Construct
+
+from stages.components.removal import removal_policy
 
 # PITR is billed on table size, not on the window: keep the longest one.
 PITR_RECOVERY_DAYS = 35
@@ -27,5 +28,5 @@ class Table(Construct):
                 recovery_period_in_days=PITR_RECOVERY_DAYS,
             ),
             deletion_protection=retain,
-            removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
+            removal_policy=removal_policy(retain),
         )
