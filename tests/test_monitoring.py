@@ -139,7 +139,9 @@ def test_aurora_cpu_alarm(dev_service: Template) -> None:
     assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/RDS", "CPUUtilization")
     assert alarm["Dimensions"][0]["Name"] == "DBClusterIdentifier"
     assert alarm["Statistic"] == "Maximum"  # a busy writer is not averaged away by readers
-    assert (alarm["Period"], alarm["EvaluationPeriods"], alarm["Threshold"]) == (300, 2, 80)
+    # Per minute, ten in a row: sustained load on the busiest instance, not one spike.
+    assert (alarm["Period"], alarm["EvaluationPeriods"], alarm["Threshold"]) == (60, 10, 80)
+    assert alarm.get("DatapointsToAlarm", 10) == 10
     assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
 
 

@@ -14,7 +14,9 @@ from stages.components.health_check import HealthCheck
 from stages.components.table import Table
 
 FIVE_MINUTES = Duration.minutes(5)
+ONE_MINUTE = Duration.minutes(1)
 CPU_THRESHOLD_PERCENT = 80
+CPU_SUSTAINED_MINUTES = 10
 
 
 class Alarms(Construct):
@@ -36,15 +38,16 @@ class Alarms(Construct):
 
         self.database_cpu = self._alarm(
             "DatabaseCpu",
-            description="An Aurora instance above 80% CPU for 2 x 5 minutes",
-            # The cluster's series aggregates its instances: Maximum, so idle readers cannot
-            # hide a saturated writer behind an average.
+            description="The busiest Aurora instance above 80% CPU for 10 minutes in a row",
+            # The cluster's series aggregates its instances' per-minute datapoints: a one-minute
+            # Maximum is the busiest instance in that minute, so idle readers cannot hide a
+            # saturated writer behind an average, and ten in a row is sustained load, not a spike.
             metric=database.cluster.metric_cpu_utilization(
-                period=FIVE_MINUTES, statistic=cloudwatch.Stats.MAXIMUM
+                period=ONE_MINUTE, statistic=cloudwatch.Stats.MAXIMUM
             ),
             threshold=CPU_THRESHOLD_PERCENT,
             comparison=above,
-            evaluation_periods=2,
+            evaluation_periods=CPU_SUSTAINED_MINUTES,
             # Running instances report every minute; a gap (failover, maintenance) says
             # nothing about load, so the alarm keeps its state. Outages are the health
             # check's job.
