@@ -384,6 +384,16 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
     )
     stages.done()
     root.done()
+    for stage in config.stages:
+        # CDK Pipelines reaches another Region through a support stack whose replication
+        # bucket and key it makes itself, granting the pipeline's role KMS on "*": not a
+        # trade this project makes for a single-Region DR stage.
+        if stage.region != config.pipeline.region:
+            raise ConfigError(
+                f"{CONTEXT_KEY}.stages.{stage.name}.region: {stage.region!r} is not the "
+                f"pipeline's Region ({config.pipeline.region}); stages deploy in the "
+                "pipeline's Region"
+            )
     return config
 
 

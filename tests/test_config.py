@@ -145,6 +145,13 @@ BAD_VALUES = [
         "dr.pipeline.connectionArn: the connection must be in the pipeline's account and region",
     ),
     (
+        {
+            "stages__prod__region": "us-west-2",
+            "stages__prod__availabilityZones": ["us-west-2a", "us-west-2b", "us-west-2c"],
+        },
+        "dr.stages.prod.region: 'us-west-2' is not the pipeline's Region (us-east-1)",
+    ),
+    (
         {"pipeline__repository": "no-owner"},
         "dr.pipeline.repository: 'no-owner' is not an owner/name",
     ),
