@@ -44,6 +44,15 @@ def acknowledge_pipeline_findings(stack: PipelineStack) -> None:
 
     arn_prefix = f"arn:{partition(stack.region)}:%s:{stack.region}:{stack.account}"
     for project in _projects(stack):
+        if stack.artifacts.key is None:
+            acknowledge(
+                project,
+                "Every stage deploys in the pipeline's own account: build artifacts stay in "
+                "this account's SSE-S3 artifact bucket, which only this pipeline's roles read. "
+                "A stage in another account switches the pipeline to a customer managed key "
+                "(pipeline/artifacts.py), as cross-account readers need one.",
+                "CB4",
+            )
         if project.role is None:
             continue
         name = f"<{logical_id(project)}>"

@@ -15,6 +15,7 @@ import app as cdk_app
 from pipeline.artifacts import ArtifactStore
 from pipeline.post_deploy import BACKUP_TIMEOUT, REPORT_DIR, REPORT_FILE, STEP_TIMEOUT
 from stages.compliance import logical_id
+from stages.config import load_config
 from tests.conftest import ROOT, Synthesis, as_list, cdk_context, only, props, resources, walk
 
 
@@ -358,6 +359,25 @@ def test_pipeline_has_no_docker_dependency(pipeline_template: Template) -> None:
     assert not [
         v for v in walk(pipeline_template.to_json()) if isinstance(v, str) and "docker" in v
     ]
+
+
+def test_a_single_account_release_synthesizes_without_findings(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Every stage in the pipeline's account: no customer managed artifact key, and the whole
+    app still passes the compliance gate. A second synthesis, because it is another
+    configuration of the app (in-process, a reported violation makes synth raise)."""
+    context = cdk_context()
+    context["dr"] = {**context["dr"], "stages": dict(context["dr"]["stages"])}
+    account = context["dr"]["pipeline"]["account"]
+    for name in ("dev", "prod"):
+        context["dr"]["stages"][name] = {**context["dr"]["stages"][name], "account": account}
+    app = App(context=context, outdir=str(tmp_path_factory.mktemp("single-account")))
+    release = cdk_app.build(app, load_config(context), cli_version=cdk_app.pinned_cli_version())
+    app.synth()
+    assert release.pipeline.artifacts.key is None
+    template = Template.from_stack(release.pipeline)
+    assert not [k for k in resources(template, "AWS::KMS::Key") if k.startswith("Artifacts")]
 
 
 def test_same_account_artifacts_need_no_customer_managed_key() -> None:
