@@ -49,10 +49,10 @@ def keys(local_stage: LocalStage) -> Keys:
     return local_stage.standin.new_keys()
 
 
-def client(stage: LocalStage, keys: Keys, service: str) -> Any:
+def client(endpoint_url: str, keys: Keys, service: str) -> Any:
     return boto3.client(
         service,
-        endpoint_url=stage.standin_url,
+        endpoint_url=endpoint_url,
         region_name=REGION,
         aws_access_key_id=keys.access_key_id,
         aws_secret_access_key=keys.secret_access_key,
@@ -62,7 +62,7 @@ def client(stage: LocalStage, keys: Keys, service: str) -> Any:
 
 @pytest.fixture
 def backup(local_stage: LocalStage, keys: Keys) -> Any:
-    return client(local_stage, keys, "backup")
+    return client(local_stage.standin_url, keys, "backup")
 
 
 @pytest.fixture
@@ -266,14 +266,7 @@ def test_a_connection_failure_on_describe_fails_naming_the_job(keys: Keys) -> No
     with socket.socket() as free:  # a port nothing listens on
         free.bind(("127.0.0.1", 0))
         port = free.getsockname()[1]
-    unreachable = boto3.client(
-        "backup",
-        endpoint_url=f"http://127.0.0.1:{port}",
-        region_name=REGION,
-        aws_access_key_id=keys.access_key_id,
-        aws_secret_access_key=keys.secret_access_key,
-        config=BACKUP_CONFIG,
-    )
+    unreachable = client(f"http://127.0.0.1:{port}", keys, "backup")
     with pytest.raises(BackupJobPollError) as raised:
         wait_for_backup_job(unreachable, "JOB-1", FAST, lambda line: None)
     assert str(raised.value).startswith("DescribeBackupJob of backup job JOB-1 failed after "), (
@@ -298,7 +291,7 @@ def test_a_stand_in_bug_is_answered_as_a_500_in_the_protocols_shape(
     # answer botocore parses, retries as a 5xx (3 attempts in all) and then raises.
     operation, code = CRASHES[service]
     local_stage.standin.inject_crash(operation, count=3, principal=keys.access_key_id)
-    aws = client(local_stage, keys, service)
+    aws = client(local_stage.standin_url, keys, service)
     calls_by_service: dict[str, Callable[[], Any]] = {
         "backup": lambda: aws.describe_backup_vault(BackupVaultName=VAULT_NAME),
         "sts": lambda: aws.assume_role(RoleArn=POST_DEPLOY_ROLE_ARN, RoleSessionName="crash"),
@@ -328,10 +321,6 @@ def test_a_server_error_is_retried_and_the_token_starts_one_job(
     )
     first = start_backup_job(backup, request_)
     assert start_backup_job(backup, request_) == first  # the same token: the same job
-    starts = [
-        r
-        for r in local_stage.standin.requests(keys.access_key_id)
-        if r["operation"] == "StartBackupJob"
-    ]
+    starts = calls(local_stage, keys, "StartBackupJob")
     assert [r["status"] for r in starts] == [500, 200, 200]
     assert {r["params"]["IdempotencyToken"] for r in starts} == {request_.idempotency_token}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,6 +28,21 @@ def cdk_context() -> dict[str, Any]:
     """The context the CDK CLI passes to the app: cdk.json's, feature flags included."""
     context: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
     return context
+
+
+def dr_context(**overrides: Any) -> dict[str, Any]:
+    """cdk.json's `dr` object with `-c`-style dotted overrides (value None deletes the key)."""
+    dr = copy.deepcopy(cdk_context()["dr"])
+    for path, value in overrides.items():
+        *parents, last = path.split("__")
+        node = dr
+        for part in parents:
+            node = node[part]
+        if value is None:
+            del node[last]
+        else:
+            node[last] = value
+    return {"dr": dr}
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import subprocess
@@ -13,22 +12,7 @@ import pytest
 
 import app as cdk_app
 from stages.config import ConfigError, RemovalPosture, VaultLockMode, load_config
-from tests.conftest import ROOT, cdk_context
-
-
-def dr_context(**overrides: Any) -> dict[str, Any]:
-    """cdk.json's `dr` object with `-c`-style dotted overrides (value None deletes the key)."""
-    dr = copy.deepcopy(cdk_context()["dr"])
-    for path, value in overrides.items():
-        *parents, last = path.split("__")
-        node = dr
-        for part in parents:
-            node = node[part]
-        if value is None:
-            del node[last]
-        else:
-            node[last] = value
-    return {"dr": dr}
+from tests.conftest import ROOT, cdk_context, dr_context
 
 
 def test_example_config_loads_both_stages() -> None:

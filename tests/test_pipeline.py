@@ -16,7 +16,17 @@ from pipeline.artifacts import ArtifactStore
 from pipeline.post_deploy import BACKUP_TIMEOUT, REPORT_DIR, REPORT_FILE, STEP_TIMEOUT
 from stages.compliance import logical_id
 from stages.config import load_config
-from tests.conftest import ROOT, Synthesis, as_list, cdk_context, only, props, resources, walk
+from tests.conftest import (
+    ROOT,
+    Synthesis,
+    as_list,
+    cdk_context,
+    dr_context,
+    only,
+    props,
+    resources,
+    walk,
+)
 
 
 def _stages(pipeline_template: Template) -> list[dict[str, Any]]:
@@ -367,11 +377,11 @@ def test_a_single_account_release_synthesizes_without_findings(
     """Every stage in the pipeline's account: no customer managed artifact key, and the whole
     app still passes the compliance gate. A second synthesis, because it is another
     configuration of the app (in-process, a reported violation makes synth raise)."""
-    context = cdk_context()
-    context["dr"] = {**context["dr"], "stages": dict(context["dr"]["stages"])}
-    account = context["dr"]["pipeline"]["account"]
-    for name in ("dev", "prod"):
-        context["dr"]["stages"][name] = {**context["dr"]["stages"][name], "account": account}
+    account = cdk_context()["dr"]["pipeline"]["account"]
+    context = {
+        **cdk_context(),
+        **dr_context(stages__dev__account=account, stages__prod__account=account),
+    }
     app = App(context=context, outdir=str(tmp_path_factory.mktemp("single-account")))
     release = cdk_app.build(app, load_config(context), cli_version=cdk_app.pinned_cli_version())
     app.synth()
