@@ -72,12 +72,8 @@ def request_(target: Target) -> BackupRequest:
     )
 
 
-def calls(stage: LocalStage, keys: Keys, operation: str) -> list[dict[str, Any]]:
-    return [r for r in stage.standin.requests(keys.access_key_id) if r["operation"] == operation]
-
-
 def describe_times(stage: LocalStage, keys: Keys) -> list[float]:
-    return [r["time"] for r in calls(stage, keys, "DescribeBackupJob")]
+    return [r["time"] for r in stage.standin.requests(keys.access_key_id, "DescribeBackupJob")]
 
 
 def polled_states(lines: list[str]) -> list[str]:
@@ -258,7 +254,9 @@ def test_a_describe_error_botocore_does_not_retry_fails_naming_the_job_and_its_l
         rf"\(last state: {last_state}\): {code}: {re.escape(message)}",
         str(error),
     ), str(error)
-    statuses = [r["status"] for r in calls(local_stage, keys, "DescribeBackupJob")]
+    statuses = [
+        r["status"] for r in local_stage.standin.requests(keys.access_key_id, "DescribeBackupJob")
+    ]
     assert statuses == [200] * after_polls + [403]  # not retried: it fails at once
 
 
@@ -304,7 +302,7 @@ def test_a_stand_in_bug_is_answered_as_a_500_in_the_protocols_shape(
     assert error["Error"]["Code"] == code
     assert error["Error"]["Message"].startswith("stand-in bug: RuntimeError: injected crash")
     assert error["ResponseMetadata"]["HTTPStatusCode"] == 500
-    records = calls(local_stage, keys, operation)
+    records = local_stage.standin.requests(keys.access_key_id, operation)
     assert [(r["status"], r["error_code"]) for r in records] == [(500, code)] * 3
     assert any(r.exc_info and operation.lower() in r.getMessage().lower() for r in caplog.records)
 
@@ -321,6 +319,6 @@ def test_a_server_error_is_retried_and_the_token_starts_one_job(
     )
     first = start_backup_job(backup, request_)
     assert start_backup_job(backup, request_) == first  # the same token: the same job
-    starts = calls(local_stage, keys, "StartBackupJob")
+    starts = local_stage.standin.requests(keys.access_key_id, "StartBackupJob")
     assert [r["status"] for r in starts] == [500, 200, 200]
     assert {r["params"]["IdempotencyToken"] for r in starts} == {request_.idempotency_token}

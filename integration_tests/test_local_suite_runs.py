@@ -13,7 +13,6 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 
@@ -121,18 +120,13 @@ def runs(
             suite.stop()
 
 
-def records(stage: LocalStage, keys: Keys, operation: str | None = None) -> list[dict[str, Any]]:
-    found = stage.standin.requests(keys.access_key_id)
-    return [r for r in found if operation in (None, r["operation"])]
-
-
 def test_the_pipeline_run_passes_with_every_call_signed_by_the_assumed_role(
     runs: dict[str, Run], local_stage: LocalStage
 ) -> None:
     run = runs["pipeline"]
     assert run.result.returncode == 0, run.result.output
     assert run.outcomes() == {SMOKE: "passed", BACKUP: "passed"}  # no local-only test
-    [assumed] = records(local_stage, run.keys, "AssumeRole")
+    [assumed] = local_stage.standin.requests(run.keys.access_key_id, "AssumeRole")
     assert assumed["access_key_id"] == run.keys.access_key_id
     assert assumed["params"] == {
         "RoleArn": POST_DEPLOY_ROLE_ARN,
@@ -141,7 +135,11 @@ def test_the_pipeline_run_passes_with_every_call_signed_by_the_assumed_role(
         "IssuedAccessKeyId": assumed["params"]["IssuedAccessKeyId"],
     }
     issued = assumed["params"]["IssuedAccessKeyId"]
-    calls = [r for r in records(local_stage, run.keys) if r["operation"] != "AssumeRole"]
+    calls = [
+        r
+        for r in local_stage.standin.requests(run.keys.access_key_id)
+        if r["operation"] != "AssumeRole"
+    ]
     assert {str(r["operation"]) for r in calls} == {
         "Invoke",
         "StartBackupJob",
@@ -203,8 +201,8 @@ def test_a_developer_run_reads_the_stacks_and_the_vault_lock_with_own_credential
     run = runs["developer"]
     assert run.result.returncode == 0, run.result.output
     assert run.outcomes() == {SMOKE: "passed", BACKUP: "passed"}
-    assert not records(local_stage, run.keys, "AssumeRole")
-    [start] = records(local_stage, run.keys, "StartBackupJob")
+    assert not local_stage.standin.requests(run.keys.access_key_id, "AssumeRole")
+    [start] = local_stage.standin.requests(run.keys.access_key_id, "StartBackupJob")
     assert start["access_key_id"] == run.keys.access_key_id
     assert start["params"]["Lifecycle"] == {"DeleteAfterDays": 7}
     assert start["params"]["StartWindowMinutes"] == 60
@@ -277,11 +275,14 @@ def test_a_throttled_start_is_retried_with_its_token_and_passes(
 ) -> None:
     run = runs["throttled"]
     assert run.outcomes() == {BACKUP: "passed"}, run.result.output
-    starts = records(local_stage, run.keys, "StartBackupJob")
+    starts = local_stage.standin.requests(run.keys.access_key_id, "StartBackupJob")
     assert [r["status"] for r in starts] == [400, 400, 200]
     tokens = {r["params"]["IdempotencyToken"] for r in starts}
     assert len(tokens) == 1
-    jobs = {r["params"]["path"] for r in records(local_stage, run.keys, "DescribeBackupJob")}
+    jobs = {
+        r["params"]["path"]
+        for r in local_stage.standin.requests(run.keys.access_key_id, "DescribeBackupJob")
+    }
     assert len(jobs) == 1
 
 

@@ -226,9 +226,13 @@ class StandinClient:
         }
         self._call("POST", "faults", body)
 
-    def requests(self, principal: str | None = None) -> list[dict[str, Any]]:
+    def requests(
+        self, principal: str | None = None, operation: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The request records, oldest first: of one caller's key, and of one operation."""
         query = f"?principal={principal}" if principal else ""
-        return list(self._call("GET", "requests" + query))
+        found = list(self._call("GET", "requests" + query))
+        return [r for r in found if operation in (None, r["operation"])]
 
     def register_function(self, config: FunctionConfig) -> None:
         body = {
