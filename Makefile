@@ -1,5 +1,6 @@
-# `make synth` and `make test` each set up everything they need (virtualenv, pip, npm):
-# a fresh clone needs only python3, node and npm, and no AWS account.
+# `make synth` and `make test` each set up everything they need (virtualenv, Python packages,
+# the pinned CDK CLI, the local PostgreSQL): a fresh clone needs python3, node, npm and openssl,
+# and no AWS account.
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := synth
@@ -7,18 +8,25 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 VPY := $(VENV)/bin/python
+# uv installs the pinned packages (constraints.txt) several times faster than pip, which only
+# installs uv itself.
+UV_VERSION := 0.13.8
+UV := $(VENV)/bin/uv
 CDK := node_modules/.bin/cdk
 LAMBDA_DEPS := build/lambda-deps
-# The integration tests' stand-in for Aurora (see integration_tests/local/postgres.py).
-PG_BIN := /usr/lib/postgresql/15/bin
+# The local integration tests' PostgreSQL (integration_tests/local/postgres.py): PG_BIN=... to
+# choose, else found by scripts/find-postgres.sh.
+PG_BIN ?= $(shell scripts/find-postgres.sh)
+export PG_BIN
 
-# jsii prints a large end-of-life banner for Node 20 on every start; the CLI would
-# otherwise phone home for version checks and telemetry.
+# jsii prints a large end-of-life banner for Node 20 (developer machines may still run it; the
+# pipeline runs Node 24); the CLI would otherwise phone home for version checks and telemetry.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: synth test lint typecheck unit integration postgres deps lock bench clean
+.PHONY: synth test checks lint typecheck unit integration adoption postgres deps lock bench \
+	clean cdk schema aws-data bootstrap-policy audit
 
 deps: $(VENV)/.installed node_modules/.installed $(LAMBDA_DEPS)/.installed
 
@@ -26,8 +34,8 @@ deps: $(VENV)/.installed node_modules/.installed $(LAMBDA_DEPS)/.installed
 # without a commit.
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(VPY) -m pip install --quiet --disable-pip-version-check \
-		-r requirements-dev.txt -c constraints.txt
+	$(VPY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(UV) pip install --quiet --python $(VPY) -r requirements-dev.txt -c constraints.txt
 	touch $@
 
 # Re-resolve requirements*.txt from scratch and pin the result in constraints.txt.
@@ -62,6 +70,11 @@ synth: deps
 	@echo "Templates written to $(CURDIR)/cdk.out:"
 	@find cdk.out -name '*.template.json' | sort | sed 's/^/  /'
 
+# Any CDK CLI command with the pinned CLI and the variables above (no jsii banner), e.g.
+# `make cdk ARGS="diff 'Dev/*'"` or `make cdk ARGS="deploy Pipeline"`.
+cdk: deps
+	$(CDK) $(ARGS)
+
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -69,25 +82,64 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
 
+# The pipeline's gate runs this too: everything but tests/adoption (see `adoption`).
 unit: deps
-	$(VPY) -m pytest tests
+	$(VPY) -m pytest tests --ignore=tests/adoption
 
-# PostgreSQL 15 server binaries, from the OS packages when missing (Debian/Ubuntu, as root).
+# PostgreSQL server binaries for the integration tests: found where the OS put them, installed
+# from the OS packages where possible (Debian/Ubuntu, as root), else one line on what to do.
 postgres:
-	@test -x $(PG_BIN)/initdb || { \
-		echo "Installing PostgreSQL 15 (the integration tests' local database)"; \
+	@if [ -z "$(PG_BIN)" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing PostgreSQL (the integration tests' local database)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-			apt-get install -y -qq --no-install-recommends postgresql-15 >/dev/null; }
+			apt-get install -y -qq --no-install-recommends postgresql >/dev/null; fi
+	@found="$$(scripts/find-postgres.sh)"; if [ -z "$$found" ]; then \
+		echo "PostgreSQL 15 or newer server binaries (initdb, postgres) not found: install" \
+			"them (e.g. apt-get install postgresql) or set PG_BIN=/path/to/their/bin" >&2; \
+		exit 1; fi
 
 # Local mode: the handler from the synthesized asset against PostgreSQL, moto and the
-# AWS stand-in, all on 127.0.0.1 (README: "Integration tests").
+# AWS stand-in, all on 127.0.0.1 (README: "Integration tests"). PG_BIN is found again after
+# `postgres` may have installed it.
 integration: synth postgres
-	$(VPY) -m pytest integration_tests
+	PG_BIN="$$(scripts/find-postgres.sh)" $(VPY) -m pytest integration_tests
 
-test: lint typecheck unit integration
+# An adopting team's cdk.json (other accounts, eu-west-1, three stages, ...) and a one-stage
+# trial, each through the same gates in a copy of this checkout (tests/adoption).
+adoption: deps
+	$(VPY) -m pytest tests/adoption
+
+# mypy (about a minute without its cache) runs beside the rest on the second core.
+test:
+	$(MAKE) --no-print-directory -j2 typecheck checks
+
+checks: lint
+	$(MAKE) --no-print-directory -j1 unit integration adoption
 
 bench: deps
 	$(VPY) scripts/bench.py
+
+# config/dr.schema.json, the JSON Schema of cdk.json's `dr` object (a test keeps it current).
+schema: $(VENV)/.installed
+	$(VPY) -m config.schema
+
+# config/data/ (AZ names per Region, Aurora instance classes) from the installed cfn-lint.
+aws-data: $(VENV)/.installed
+	$(VPY) scripts/refresh_aws_data.py
+
+# The CloudFormation execution policy of each stage account, from cdk.json: run it again
+# whenever a stage is added, renamed or moved to another account (README, step 1).
+bootstrap-policy: $(VENV)/.installed
+	$(VPY) scripts/bootstrap_policy.py
+
+# Known vulnerabilities in the pinned packages. Needs the advisory services (PyPI's and npm's);
+# --strict makes pip-audit fail rather than pass when it cannot check a package. Not part of
+# `make test`, which must work with no network but the package registries.
+audit: deps
+	$(UV) venv --quiet --allow-existing build/audit-venv
+	$(UV) pip install --quiet --python build/audit-venv/bin/python pip-audit==2.10.1
+	build/audit-venv/bin/pip-audit --strict --disable-pip --no-deps -r constraints.txt
+	npm audit --include=dev
 
 clean:
 	rm -rf cdk.out build .pytest_cache .mypy_cache .ruff_cache

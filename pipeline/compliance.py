@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 from aws_cdk import aws_codebuild as codebuild
 from constructs import IConstruct
 
+from config import partition
 from stages.compliance import acknowledge, logical_id
-from stages.config import partition
 
 if TYPE_CHECKING:
     from pipeline.pipeline_stack import PipelineStack

@@ -1,8 +1,10 @@
-"""The release pipeline: push to the release branch, test, dev, prove, approve, prod, prove."""
+"""The release pipeline: push to the release branch, test, then each stage in order: (approve its
+change sets,) deploy, prove."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import Environment, Stack, pipelines
@@ -11,19 +13,33 @@ from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from config import PipelineConfig
 from pipeline.artifacts import ArtifactStore
 from pipeline.compliance import acknowledge_pipeline_findings
 from pipeline.notifications import ReleaseNotifications
 from pipeline.post_deploy import PostDeployTests
-from stages.config import PipelineConfig
 from stages.dr_stage import DrStage
 
-# The versions the project is tested with on developer machines and in CI.
+# The versions the pipeline's CodeBuild steps use: the Python the project is tested with, and a
+# Node.js that is not end-of-life and that the pinned CDK CLI and jsii support (Node 20, which
+# developer machines may still run, reached its end of life on 2026-04-30). The image offers both.
+BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
 PYTHON_VERSION = "3.11"
-NODE_VERSION = "20"
-# The gate before anything deploys: the same lint, type check and tests (cfn-lint and cdk-nag
-# included) as `make test`, then the synth; `make` installs the pinned Python deps and CLI.
+NODE_VERSION = "24"
+# The gate before anything deploys: the same lint, type check and tests (the live config's
+# synth, cdk-nag and cfn-lint included) as `make test`, then the synth; `make` installs the
+# pinned Python deps and CLI.
 SYNTH_COMMANDS = ("make lint typecheck unit", "make synth")
+# CDK Pipelines names every change set it creates so.
+CHANGE_SET_NAME = "PipelineChange"
+
+
+@dataclass(frozen=True)
+class ToolVersions:
+    """The npm packages the pipeline installs, pinned in package.json like the local CLI."""
+
+    cdk_cli: str
+    cdk_assets: str
 
 
 class PipelineStack(Stack):
@@ -34,7 +50,7 @@ class PipelineStack(Stack):
         *,
         config: PipelineConfig,
         stages: Sequence[DrStage],
-        cli_version: str,
+        tools: ToolVersions,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -45,34 +61,43 @@ class PipelineStack(Stack):
             termination_protection=True,
             **kwargs,
         )
+        self.config = config
         self.notifications = ReleaseNotifications(
             self, "Notifications", emails=config.notification_emails
         )
         self.artifacts = ArtifactStore(
             self,
             "Artifacts",
-            cross_account=config.deploys_cross_account(tuple(stage.config for stage in stages)),
+            cross_account=any(stage.config.account != config.account for stage in stages),
         )
-        source = pipelines.CodePipelineSource.connection(
+        self.source = pipelines.CodePipelineSource.connection(
             config.repository, config.branch, connection_arn=config.connection_arn
         )
-        self.pipeline = pipelines.CodePipeline(
+        self.pipeline = self._build_pipeline(tools)
+        self.post_deploy: dict[str, PostDeployTests] = {}
+        for stage in stages:
+            self._add_stage(stage)
+        self.pipeline.build_pipeline()
+        self._notify_release_events()
+        self._allow_codeconnections(config.connection_arn)
+        acknowledge_pipeline_findings(self)
+
+    def _build_pipeline(self, tools: ToolVersions) -> pipelines.CodePipeline:
+        return pipelines.CodePipeline(
             self,
             "Pipeline",
-            pipeline_name=config.name,
+            pipeline_name=self.config.name,
             pipeline_type=codepipeline.PipelineType.V2,
             # With a stage in another account, its key lets that account's deploy role read.
             artifact_bucket=self.artifacts.bucket,
             synth=pipelines.ShellStep(
                 "Synth",
-                input=source,
+                input=self.source,
                 commands=list(SYNTH_COMMANDS),
                 primary_output_directory="cdk.out",
             ),
             code_build_defaults=pipelines.CodeBuildOptions(
-                build_environment=codebuild.BuildEnvironment(
-                    build_image=codebuild.LinuxBuildImage.STANDARD_7_0
-                ),
+                build_environment=codebuild.BuildEnvironment(build_image=BUILD_IMAGE),
                 partial_build_spec=codebuild.BuildSpec.from_object(
                     {
                         "phases": {
@@ -87,36 +112,47 @@ class PipelineStack(Stack):
                 ),
             ),
             self_mutation=True,
-            cli_version=cli_version,
+            cli_version=tools.cdk_cli,
+            cdk_assets_cli_version=tools.cdk_assets,
             publish_assets_in_parallel=False,
             docker_enabled_for_synth=False,
         )
-        self.post_deploy: dict[str, PostDeployTests] = {}
-        for index, stage in enumerate(stages):
-            tests = PostDeployTests(
-                self, f"{stage.stage_name}Tests", stage=stage, pipeline=config, source=source
-            )
-            self.post_deploy[stage.stage_name] = tests
-            # Every stage after the first waits for a person who sees what is promoted.
-            pre: list[pipelines.Step] = []
-            if index > 0:
-                pre.append(
-                    pipelines.ManualApprovalStep(
-                        f"PromoteTo{stage.stage_name}",
-                        comment=(
-                            f"Promote to {stage.stage_name} ({stage.config.account}, "
-                            f"{stage.config.region}) the commit that "
-                            f"{stages[index - 1].stage_name} just proved: "
-                            f"{config.repository}@{config.branch} commit "
-                            f"{source.source_attribute('CommitId')}. Review the previous "
-                            "stage's post-deploy test report before approving. Execution: "
-                            "#{codepipeline.PipelineExecutionId}."
-                        ),
-                        notification_topic=self.notifications.topic,
-                    )
-                )
-            self.pipeline.add_stage(stage, pre=pre, post=[tests.step])
-        self.pipeline.build_pipeline()
+
+    def _add_stage(self, stage: DrStage) -> None:
+        """The stage's stacks in order (CDK Pipelines: Data, then Service, which reads Data's
+        outputs), then its proof. A stage that needs a person gets one approval per stack,
+        after the stack's change set is created and before it executes: Service's change set
+        can only be created once Data's has executed."""
+        tests = PostDeployTests(
+            self, f"{stage.stage_name}Tests", stage=stage, pipeline=self.config, source=self.source
+        )
+        self.post_deploy[stage.stage_name] = tests
+        stack_steps = []
+        if stage.config.needs_approval:
+            stack_steps = [
+                pipelines.StackSteps(stack=stack, change_set=[self._approval(stage, stack)])
+                for stack in (stage.data, stage.service)
+            ]
+        self.pipeline.add_stage(stage, stack_steps=stack_steps, post=[tests.step])
+
+    def _approval(self, stage: DrStage, stack: Stack) -> pipelines.ManualApprovalStep:
+        config, name = stage.config, stack.stack_name
+        # Within CodePipeline's 500 characters for an approval's custom data.
+        return pipelines.ManualApprovalStep(
+            f"Approve{stack.node.id}",
+            comment=(
+                f"{name} in {config.account}/{config.region}: commit "
+                f"{self.source.source_attribute('CommitId')} of {self.config.repository}@"
+                f"{self.config.branch}. Read change set {CHANGE_SET_NAME} first: "
+                f"aws cloudformation describe-change-set --stack-name {name} "
+                f"--change-set-name {CHANGE_SET_NAME} --region {config.region} (or the "
+                f"CloudFormation console, stack {name}, Change sets). Execution "
+                "#{codepipeline.PipelineExecutionId}."
+            ),
+            notification_topic=self.notifications.topic,
+        )
+
+    def _notify_release_events(self) -> None:
         release_events = self.pipeline.pipeline.notify_on(
             "ReleaseEvents",
             self.notifications.topic,
@@ -129,8 +165,6 @@ class PipelineStack(Stack):
         # CodeStar Notifications checks at creation that it may publish to the topic; CDK adds
         # that topic policy statement but not the dependency, so the two would race.
         release_events.node.add_dependency(self.notifications.topic_policy)
-        self._allow_codeconnections(config.connection_arn)
-        acknowledge_pipeline_findings(self)
 
     def _allow_codeconnections(self, connection_arn: str) -> None:
         """CDK grants `codestar-connections:UseConnection`; IAM matches the action's prefix

@@ -7,7 +7,7 @@ from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from stages.config import PipelineConfig
+from config import PipelineConfig
 from stages.dr_stage import DrStage
 
 # CodeBuild stops the step at STEP_TIMEOUT; the backup poll gives up (and says why) well before.
@@ -15,6 +15,8 @@ STEP_TIMEOUT = Duration.minutes(60)
 BACKUP_TIMEOUT = Duration.minutes(45)
 REPORT_DIR = "reports"
 REPORT_FILE = "post-deploy.xml"
+# The post-deploy step's action name in each stage of the pipeline.
+POST_DEPLOY_ACTION = "PostDeployTests"
 
 
 class PostDeployTests(Construct):
@@ -44,7 +46,7 @@ class PostDeployTests(Construct):
         )
         outputs = stage.outputs
         self.step = pipelines.CodeBuildStep(
-            "PostDeployTests",
+            POST_DEPLOY_ACTION,
             input=source,
             role=self.role,
             role_policy_statements=[

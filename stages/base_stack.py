@@ -7,7 +7,7 @@ from typing import Any
 from aws_cdk import Environment, Stack
 from constructs import Construct
 
-from stages.config import StageConfig
+from config import StageConfig
 
 
 class DrStack(Stack):

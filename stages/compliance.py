@@ -152,14 +152,16 @@ def _accept_literal_availability_zones(stage: DrStage) -> None:
 
 
 def violations(assembly_dir: str | Path) -> list[str]:
-    """One line per violating construct in the assembly's validation report."""
+    """One line per finding and violating construct in the assembly's validation report: its
+    rule, the construct's path and what the rule requires."""
     report_path = Path(assembly_dir) / REPORT_FILE
     if not report_path.exists():
         return []
     report = json.loads(report_path.read_text())
     return sorted(
         {
-            f"{violation['ruleName']}: {construct['constructPath']}"
+            f"{violation['ruleName']}: {construct['constructPath']}: "
+            + " ".join(str(violation.get("description", "")).split())
             for plugin in report.get("pluginReports", [])
             for violation in plugin.get("violations", [])
             for construct in violation.get("violatingConstructs", [])

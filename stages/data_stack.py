@@ -6,6 +6,7 @@ from typing import Any
 
 from constructs import Construct
 
+from config import StageConfig
 from stages.base_stack import DrStack
 from stages.components.backup import Backup
 from stages.components.bucket import Bucket
@@ -14,7 +15,6 @@ from stages.components.encryption import Encryption
 from stages.components.network import Network
 from stages.components.notifications import Notifications
 from stages.components.table import Table
-from stages.config import StageConfig
 
 
 class DataStack(DrStack):

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from aws_cdk import CfnOutput, Environment, Stack, Stage
 from constructs import Construct
 
+from config import PipelineConfig, StageConfig
 from stages.compliance import acknowledge_findings, register_checks
-from stages.config import PipelineConfig, StageConfig
 from stages.data_stack import DataStack
 from stages.service_stack import ServiceStack
 

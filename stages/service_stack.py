@@ -6,13 +6,13 @@ from typing import Any
 
 from constructs import Construct
 
+from config import PipelineConfig, StageConfig
 from stages.base_stack import DrStack
 from stages.components.alarms import Alarms
 from stages.components.backup_events import BackupEvents
 from stages.components.dashboard import Dashboard
 from stages.components.health_check import HealthCheck
 from stages.components.post_deploy_access import PostDeployAccess
-from stages.config import PipelineConfig, StageConfig
 from stages.data_stack import DataStack
 
 

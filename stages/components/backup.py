@@ -8,11 +8,11 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from config import BackupConfig, VaultLockConfig
 from stages.components.bucket import Bucket
 from stages.components.database import Database
 from stages.components.encryption import Encryption
 from stages.components.table import Table
-from stages.config import BackupConfig, VaultLockConfig
 
 _BACKUP_POLICIES = (
     "service-role/AWSBackupServiceRolePolicyForBackup",

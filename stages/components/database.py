@@ -12,8 +12,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 from constructs import Construct
 
+from config import DatabaseConfig
 from stages.components.network import Network
-from stages.config import DatabaseConfig
 
 # Aurora PostgreSQL 17 is in standard support (no extended-support charges) and creatable.
 ENGINE_VERSION = rds.AuroraPostgresEngineVersion.VER_17_7

@@ -7,7 +7,8 @@ from typing import Any
 
 from aws_cdk.assertions import Template
 
-from tests.conftest import Synthesis, get_att, only, props, resources
+from tests.support.synthesis import Synthesis
+from tests.support.templates import get_att, only, props, resources
 
 BACKUP_KEY = "EncryptionBackupKey1919D1EB"
 CLUSTER = "DatabaseCluster5B53A178"
@@ -75,7 +76,9 @@ def test_hourly_rules_with_configured_retention(synthesis: Synthesis, dev_data: 
     for kind in ("ContinuousPlan", "SnapshotPlan"):
         found = rule(dev_data, kind)
         assert found["ScheduleExpression"] == "cron(0 * ? * * *)"
-        assert found["Lifecycle"] == {"DeleteAfterDays": synthesis.config.dev.backup.retention_days}
+        assert found["Lifecycle"] == {
+            "DeleteAfterDays": synthesis.stages["dev"].config.backup.retention_days
+        }
         assert found["StartWindowMinutes"] == 60
         # Done before the next hourly job: at most 60 minutes after the start window.
         assert found["CompletionWindowMinutes"] == 120
@@ -129,7 +132,7 @@ def test_restore_role_for_the_runbook(dev_data: Template) -> None:
 def test_vault_lock_in_prod_only(
     synthesis: Synthesis, prod_data: Template, dev_data: Template
 ) -> None:
-    lock = synthesis.config.prod.backup.vault_lock
+    lock = synthesis.stages["prod"].config.backup.vault_lock
     assert lock is not None
     vault = props(only(prod_data, "AWS::Backup::BackupVault")[1])
     assert vault["LockConfiguration"] == {

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from aws_cdk.assertions import Match, Template
 
-from tests.conftest import Synthesis, only, props, resources
+from tests.support.synthesis import Synthesis
+from tests.support.templates import only, props, resources
 
 
 def test_subnets_are_isolated_in_the_three_configured_azs(
@@ -13,7 +14,7 @@ def test_subnets_are_isolated_in_the_three_configured_azs(
     subnets = resources(dev_data, "AWS::EC2::Subnet")
     assert len(subnets) == 6  # Data and App, one of each per AZ
     zones = sorted(props(subnet)["AvailabilityZone"] for subnet in subnets.values())
-    expected = synthesis.config.dev.availability_zones
+    expected = synthesis.stages["dev"].config.availability_zones
     assert zones == sorted(expected * 2)
     assert all(props(s)["MapPublicIpOnLaunch"] is False for s in subnets.values())
 

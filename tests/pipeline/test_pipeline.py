@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -13,20 +12,11 @@ from aws_cdk.assertions import Template
 
 import app as cdk_app
 from pipeline.artifacts import ArtifactStore
+from pipeline.pipeline_stack import CHANGE_SET_NAME, NODE_VERSION, PYTHON_VERSION
 from pipeline.post_deploy import BACKUP_TIMEOUT, REPORT_DIR, REPORT_FILE, STEP_TIMEOUT
-from stages.compliance import logical_id
-from stages.config import load_config
-from tests.conftest import (
-    ROOT,
-    Synthesis,
-    as_list,
-    cdk_context,
-    dr_context,
-    only,
-    props,
-    resources,
-    walk,
-)
+from tests.support.pipeline_view import approval_problems
+from tests.support.synthesis import ROOT, Synthesis, cdk_context
+from tests.support.templates import as_list, logical_id, only, props, resources, walk
 
 
 def _stages(pipeline_template: Template) -> list[dict[str, Any]]:
@@ -88,7 +78,11 @@ def test_synth_step_runs_lint_types_and_tests_before_synth(pipeline_template: Te
     synth = _actions(pipeline_template, "Build")["Synth"]
     spec = _build_spec(pipeline_template, _project_of(synth))
     assert spec["phases"]["build"]["commands"] == ["make lint typecheck unit", "make synth"]
-    assert spec["phases"]["install"]["runtime-versions"] == {"python": "3.11", "nodejs": "20"}
+    assert spec["phases"]["install"]["runtime-versions"] == {
+        "python": PYTHON_VERSION,
+        "nodejs": NODE_VERSION,
+    }
+    assert (PYTHON_VERSION, NODE_VERSION) == ("3.11", "24")  # Node 20 is end-of-life
     assert spec["artifacts"]["base-directory"] == "cdk.out"
 
 
@@ -106,10 +100,10 @@ def test_synth_gate_make_targets_lint_typecheck_and_run_the_unit_tests() -> None
         ".venv/bin/ruff check .",
         ".venv/bin/ruff format --check .",
         ".venv/bin/mypy",
-        ".venv/bin/python -m pytest tests",
+        ".venv/bin/python -m pytest tests --ignore=tests/adoption",
     ):
         assert f"\n{command}\n" in f"\n{dry_run}", command
-    # cfn-lint and cdk-nag run inside that pytest session (tests/test_gates.py).
+    # The live synth, cdk-nag and cfn-lint run inside that pytest session (tests/gates/).
 
 
 def test_self_mutation_deploys_the_pipeline_with_the_pinned_cli(
@@ -118,15 +112,25 @@ def test_self_mutation_deploys_the_pipeline_with_the_pinned_cli(
     mutate = _actions(pipeline_template, "UpdatePipeline")["SelfMutate"]
     spec = _build_spec(pipeline_template, _project_of(mutate))
     assert spec["phases"]["install"]["commands"] == [
-        f"npm install -g aws-cdk@{cdk_app.pinned_cli_version()}"
+        f"npm install -g aws-cdk@{cdk_app.pinned_tools().cdk_cli}"
     ]
     assert spec["phases"]["build"]["commands"] == [
         "cdk -a . deploy Pipeline --require-approval=never --verbose"
     ]
 
 
-def test_assets_publish_in_one_action(pipeline_template: Template) -> None:
-    assert list(_actions(pipeline_template, "Assets")) == ["FileAssets"]
+def test_assets_publish_in_one_action_with_the_pinned_cdk_assets(
+    pipeline_template: Template, synthesis: Synthesis
+) -> None:
+    publish = _actions(pipeline_template, "Assets")
+    assert list(publish) == ["FileAssets"]
+    project = resources(pipeline_template, "AWS::CodeBuild::Project")[
+        _project_of(publish["FileAssets"])
+    ]
+    # CDK Pipelines writes this build spec into the cloud assembly, next to the templates.
+    spec = json.loads((synthesis.outdir / props(project)["Source"]["BuildSpec"]).read_text())
+    pinned = json.loads((ROOT / "package.json").read_text())["devDependencies"]["cdk-assets"]
+    assert spec["phases"]["install"]["commands"] == [f"npm install -g cdk-assets@{pinned}"]
 
 
 @pytest.mark.parametrize("stage_name", ["Dev", "Prod"])
@@ -139,45 +143,43 @@ def test_post_deploy_tests_run_after_the_stage_deploys(
     assert actions["PostDeployTests"]["RunOrder"] > max(deploys)
 
 
-def test_prod_deploys_only_after_a_manual_approval(
+def test_prod_change_sets_are_approved_before_they_execute(
     pipeline_template: Template, synthesis: Synthesis
 ) -> None:
-    dev, prod = _actions(pipeline_template, "Dev"), _actions(pipeline_template, "Prod")
-    assert not [a for a in dev.values() if _category(a) == "Approval"]
-    approval = prod["PromoteToProd"]
-    assert _category(approval) == "Approval"
-    deploys = [a["RunOrder"] for a in prod.values() if _category(a) == "Deploy"]
-    assert approval["RunOrder"] < min(deploys)
+    template = pipeline_template.to_json()
+    assert approval_problems(template, "Dev", needs_approval=False) == []
+    assert approval_problems(template, "Prod", needs_approval=True) == []
+    prod = _actions(pipeline_template, "Prod")
+    order = [name for name, _ in sorted(prod.items(), key=lambda item: item[1]["RunOrder"])]
+    assert order == [
+        "Data.Prepare",
+        "Data.ApproveData",
+        "Data.Deploy",
+        "Service.Prepare",
+        "Service.ApproveService",
+        "Service.Deploy",
+        "PostDeployTests",
+    ]
     topic_id = logical_id(synthesis.pipeline.notifications.topic)
-    assert approval["Configuration"]["NotificationArn"] == {"Ref": topic_id}
-    comment = approval["Configuration"]["CustomData"]
-    assert "Promote to Prod" in comment and synthesis.config.prod.account in comment
-    # The commit is the source action's variable: the namespace must exist on that action.
     [source] = _actions(pipeline_template, "Source").values()
-    assert f"commit #{{{source['Namespace']}.CommitId}}" in comment
-
-
-# CodePipeline long refused an action configuration value over 1,000 characters (the
-# post-deploy step's EnvironmentVariables, with an output variable per stage output, grows
-# fastest); staying under it keeps the pipeline creatable wherever the old limit holds.
-ACTION_CONFIGURATION_VALUE_LIMIT = 1000
-
-
-def test_every_action_configuration_value_fits_codepipelines_limit(
-    pipeline_template: Template,
-) -> None:
-    for stage in _stages(pipeline_template):
-        for action in stage["Actions"]:
-            for key, value in action.get("Configuration", {}).items():
-                text = value if isinstance(value, str) else json.dumps(value)
-                assert len(text) <= ACTION_CONFIGURATION_VALUE_LIMIT, (action["Name"], key)
+    for stack in ("Data", "Service"):
+        approval = prod[f"{stack}.Approve{stack}"]
+        assert approval["Configuration"]["NotificationArn"] == {"Ref": topic_id}
+        comment = approval["Configuration"]["CustomData"]
+        assert comment.startswith(f"Prod-{stack} in 666666666666/us-east-1: commit ")
+        # The commit is the source action's variable: the namespace must exist on that action.
+        assert f"commit #{{{source['Namespace']}.CommitId}}" in comment
+        assert (
+            f"aws cloudformation describe-change-set --stack-name Prod-{stack} "
+            f"--change-set-name {CHANGE_SET_NAME} --region us-east-1"
+        ) in comment
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
 def test_post_deploy_step_gets_the_stage_outputs_and_reports_junit(
     pipeline_template: Template, synthesis: Synthesis, stage: str
 ) -> None:
-    config = getattr(synthesis.config, stage)
+    config = synthesis.stages[stage].config
     stage_name = stage.capitalize()
     action = _actions(pipeline_template, stage_name)["PostDeployTests"]
     env = {
@@ -241,7 +243,7 @@ def test_test_runner_may_assume_only_its_stage_post_deploy_role(
     pipeline_template: Template, synthesis: Synthesis, stage: str
 ) -> None:
     config = synthesis.config
-    stage_config = getattr(config, stage)
+    stage_config = synthesis.stages[stage].config
     runner = synthesis.pipeline.post_deploy[stage.capitalize()].role
     runner_id = logical_id(runner)
     role = resources(pipeline_template, "AWS::IAM::Role")[runner_id]
@@ -275,7 +277,7 @@ def test_post_deploy_role_trusts_only_the_pipeline_runner_and_allows_exactly_the
     synthesis: Synthesis, stage: str
 ) -> None:
     config = synthesis.config
-    stage_config = getattr(config, stage)
+    stage_config = synthesis.stages[stage].config
     dr_stage = synthesis.stages[stage]
     template = synthesis.templates[f"{stage.capitalize()}-Service"]
     [(role_id, role)] = [
@@ -371,25 +373,6 @@ def test_pipeline_has_no_docker_dependency(pipeline_template: Template) -> None:
     ]
 
 
-def test_a_single_account_release_synthesizes_without_findings(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> None:
-    """Every stage in the pipeline's account: no customer managed artifact key, and the whole
-    app still passes the compliance gate. A second synthesis, because it is another
-    configuration of the app (in-process, a reported violation makes synth raise)."""
-    account = cdk_context()["dr"]["pipeline"]["account"]
-    context = {
-        **cdk_context(),
-        **dr_context(stages__dev__account=account, stages__prod__account=account),
-    }
-    app = App(context=context, outdir=str(tmp_path_factory.mktemp("single-account")))
-    release = cdk_app.build(app, load_config(context), cli_version=cdk_app.pinned_cli_version())
-    app.synth()
-    assert release.pipeline.artifacts.key is None
-    template = Template.from_stack(release.pipeline)
-    assert not [k for k in resources(template, "AWS::KMS::Key") if k.startswith("Artifacts")]
-
-
 def test_same_account_artifacts_need_no_customer_managed_key() -> None:
     # The construct alone, in a throwaway stack: not another synthesis of the app.
     stack = Stack(App(context=cdk_context()), "SameAccount")
@@ -419,22 +402,3 @@ def test_source_may_use_the_connection_under_its_own_service_prefix(
         if f"{service}:UseConnection" in as_list(statement["Action"])
     ]
     assert [statement["Resource"] for statement in uses] == [arn]
-
-
-def test_app_registers_the_aws_solutions_pack_for_the_pipeline_stack(
-    synthesis: Synthesis,
-) -> None:
-    # The DR stages register their own; the pipeline stack is the App's own.
-    app = synthesis.pipeline.node.scope
-    assert isinstance(app, App)
-    assert [plugin.name for plugin in app.policy_validation_beta1] == ["AwsSolutions"]
-
-
-def test_customer_managed_artifact_key_only_for_cross_account_stages(
-    synthesis: Synthesis,
-) -> None:
-    config = synthesis.config
-    assert config.pipeline.deploys_cross_account(config.stages)
-    same_account = replace(config.dev, account=config.pipeline.account)
-    assert not config.pipeline.deploys_cross_account((same_account,))
-    assert config.pipeline.deploys_cross_account((same_account, config.prod))

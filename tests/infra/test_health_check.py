@@ -22,7 +22,8 @@ from aws_cdk.assertions import Template
 
 from stages.components.health_check import COMPONENTS as STACK_COMPONENTS
 from stages.components.health_check import METRICS_NAMESPACE
-from tests.conftest import Synthesis, only, props, resources, walk
+from tests.support.synthesis import Synthesis
+from tests.support.templates import only, props, resources, walk
 
 CANARY_OBJECT_KEY = "health-check/canary.json"
 

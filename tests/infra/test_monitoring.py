@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Template
 
-from tests.conftest import Synthesis, only, props, resources
+from tests.support.synthesis import Synthesis
+from tests.support.templates import only, props, resources
 
 TOPIC = "NotificationsTopicAE679CBD"
 
@@ -17,7 +18,10 @@ TOPIC = "NotificationsTopicAE679CBD"
 def test_topic_is_cmk_encrypted_with_email_subscribers(
     synthesis: Synthesis, dev_data: Template, prod_data: Template
 ) -> None:
-    for template, stage in ((dev_data, synthesis.config.dev), (prod_data, synthesis.config.prod)):
+    for template, stage in (
+        (dev_data, synthesis.stages["dev"].config),
+        (prod_data, synthesis.stages["prod"].config),
+    ):
         _, topic = only(template, "AWS::SNS::Topic")
         assert "EncryptionNotificationsKey" in json.dumps(props(topic)["KmsMasterKeyId"])
         subscriptions = resources(template, "AWS::SNS::Subscription").values()
@@ -33,7 +37,7 @@ def test_topic_policy_is_tls_only_and_admits_alarms_and_events(dev_data: Templat
     publishers = {s["Principal"]["Service"]: s for s in found if s["Effect"] == "Allow"}
     assert set(publishers) == {"cloudwatch.amazonaws.com", "events.amazonaws.com"}
     assert publishers["cloudwatch.amazonaws.com"]["Condition"] == {
-        "ArnLike": {"aws:SourceArn": "arn:aws:cloudwatch:us-east-1:222222222222:alarm:*"}
+        "ArnLike": {"aws:SourceArn": "arn:aws:cloudwatch:us-east-1:555555555555:alarm:*"}
     }
 
 

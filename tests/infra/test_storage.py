@@ -6,7 +6,7 @@ from typing import Any
 
 from aws_cdk.assertions import Match, Template
 
-from tests.conftest import get_att, only, props, resources
+from tests.support.templates import get_att, only, props, resources
 
 DATA_KEY = "EncryptionDataKey4CB32E29"
 BUCKET = "BucketD7FEB781"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -11,39 +9,9 @@ from aws_cdk import CfnOutput
 from aws_cdk.assertions import Template
 
 from stages.dr_stage import StageOutputs
-from tests.conftest import STACK_NAMES, Synthesis, props, resources
-
-# Physical names CloudFormation should generate: none of these may be set.
-NAME_PROPERTIES = {
-    "AWS::S3::Bucket": "BucketName",
-    "AWS::DynamoDB::Table": "TableName",
-    "AWS::Lambda::Function": "FunctionName",
-    "AWS::RDS::DBCluster": "DBClusterIdentifier",
-    "AWS::RDS::DBInstance": "DBInstanceIdentifier",
-    "AWS::SNS::Topic": "TopicName",
-    "AWS::Logs::LogGroup": "LogGroupName",
-    "AWS::IAM::Role": "RoleName",
-    "AWS::Events::Rule": "Name",
-    "AWS::CloudWatch::Alarm": "AlarmName",
-    "AWS::CloudWatch::Dashboard": "DashboardName",
-    "AWS::EC2::SecurityGroup": "GroupName",
-}
-# Names CloudFormation requires: CDK derives them from the construct path, so each stage
-# gets its own (the vault's also from its stack's id, so it is a JSON-rendered Fn::Join).
-REQUIRED_NAMES: dict[str, Callable[[dict[str, Any]], str]] = {
-    "AWS::Backup::BackupVault": lambda p: json.dumps(p["BackupVaultName"], sort_keys=True),
-    "AWS::Backup::BackupPlan": lambda p: p["BackupPlan"]["BackupPlanName"],
-    "AWS::RDS::DBProxy": lambda p: p["DBProxyName"],
-    "AWS::RDS::DBProxyEndpoint": lambda p: p["DBProxyEndpointName"],
-}
-
-STATEFUL_TYPES = (
-    "AWS::RDS::DBCluster",
-    "AWS::DynamoDB::Table",
-    "AWS::S3::Bucket",
-    "AWS::KMS::Key",
-    "AWS::Backup::BackupVault",
-)
+from tests.support.resource_kinds import NAME_PROPERTIES, REQUIRED_NAMES, STATEFUL_TYPES
+from tests.support.synthesis import STACK_NAMES, Synthesis
+from tests.support.templates import logical_id, props, resources
 
 # Logical ids of stateful resources: a change here replaces (and in dev deletes) data.
 PINNED_LOGICAL_IDS = {
@@ -53,7 +21,6 @@ PINNED_LOGICAL_IDS = {
         "EncryptionNotificationsKey824AFC4E",
     ],
     "AWS::RDS::DBCluster": ["DatabaseCluster5B53A178"],
-    "AWS::RDS::DBInstance": ["DatabaseClusterReader1D8B76102", "DatabaseClusterWriterD43085C6"],
     "AWS::DynamoDB::Table": ["Table710B521B"],
     "AWS::S3::Bucket": ["BucketAccessLogs0AA7ED48", "BucketD7FEB781"],
     "AWS::Backup::BackupVault": ["BackupVaultADF21B19"],
@@ -77,9 +44,9 @@ def test_no_physical_names(synthesis: Synthesis, stack_name: str) -> None:
     template = synthesis.templates[stack_name]
     allowed = _cross_account_role_names(synthesis)
     for resource_type, name_property in NAME_PROPERTIES.items():
-        for logical_id, resource in resources(template, resource_type).items():
+        for resource_id, resource in resources(template, resource_type).items():
             name = props(resource).get(name_property)
-            assert name is None or name in allowed, f"{logical_id}.{name_property}"
+            assert name is None or name in allowed, f"{resource_id}.{name_property}"
 
 
 def test_required_names_differ_between_stages(synthesis: Synthesis) -> None:
@@ -95,11 +62,26 @@ def test_required_names_differ_between_stages(synthesis: Synthesis) -> None:
     assert not dev & prod
 
 
+# An instance's id follows its place: the writer, then readers by number (prod has two).
+PINNED_INSTANCE_IDS = {
+    "Dev": ["DatabaseClusterReader1D8B76102", "DatabaseClusterWriterD43085C6"],
+    "Prod": [
+        "DatabaseClusterReader1D8B76102",
+        "DatabaseClusterReader26C65DE14",
+        "DatabaseClusterWriterD43085C6",
+    ],
+}
+
+
 @pytest.mark.parametrize("stage", ["Dev", "Prod"])
 def test_stateful_logical_ids_are_pinned(synthesis: Synthesis, stage: str) -> None:
+    """The one deliberate pin of logical ids (elsewhere tests ask the constructs): a change
+    here replaces, and in a destroy stage deletes, data. Record any in CHANGELOG.md."""
     template = synthesis.templates[f"{stage}-Data"]
     for resource_type, logical_ids in PINNED_LOGICAL_IDS.items():
         assert sorted(resources(template, resource_type)) == logical_ids, resource_type
+    instances = sorted(resources(template, "AWS::RDS::DBInstance"))
+    assert instances == PINNED_INSTANCE_IDS[stage]
 
 
 def test_stateful_resources_live_only_in_the_data_stack(synthesis: Synthesis) -> None:
@@ -117,9 +99,10 @@ def _deletion_policies(template: Template) -> dict[str, Any]:
     }
 
 
-def test_prod_keeps_every_stateful_resource(prod_data: Template) -> None:
+def test_prod_keeps_every_stateful_resource(synthesis: Synthesis, prod_data: Template) -> None:
+    cluster = logical_id(synthesis.stages["prod"].data.database.cluster)
     policies = _deletion_policies(prod_data)
-    assert policies.pop("DatabaseCluster5B53A178") == "Snapshot"
+    assert policies.pop(cluster) == "Snapshot"
     # Kept on delete and on replacement; not when the operation that created it rolls back
     # (it holds no data yet then, and would only be an orphan).
     assert set(policies.values()) == {"RetainExceptOnCreate"}
@@ -128,13 +111,14 @@ def test_prod_keeps_every_stateful_resource(prod_data: Template) -> None:
         for resource_type in STATEFUL_TYPES
         for logical_id, resource in resources(prod_data, resource_type).items()
     }
-    assert replaced.pop("DatabaseCluster5B53A178") == "Snapshot"
+    assert replaced.pop(cluster) == "Snapshot"
     assert set(replaced.values()) == {"Retain"}
 
 
-def test_dev_deletes_everything_but_the_vault(dev_data: Template) -> None:
+def test_dev_deletes_everything_but_the_vault(synthesis: Synthesis, dev_data: Template) -> None:
     policies = _deletion_policies(dev_data)
-    assert policies.pop("BackupVaultADF21B19") == "RetainExceptOnCreate"
+    vault = logical_id(synthesis.stages["dev"].data.backup.vault)
+    assert policies.pop(vault) == "RetainExceptOnCreate"
     assert set(policies.values()) == {"Delete"}
 
 
@@ -146,8 +130,8 @@ def test_termination_protection_on_prod_data_only(synthesis: Synthesis) -> None:
 
 
 def test_stacks_target_the_configured_environment(synthesis: Synthesis) -> None:
-    for name, stage in synthesis.stages.items():
-        config = getattr(synthesis.config, name)
+    for stage in synthesis.stages.values():
+        config = stage.config
         for stack in (stage.data, stage.service):
             assert (stack.account, stack.region) == (config.account, config.region)
             assert stack.availability_zones == list(config.availability_zones)

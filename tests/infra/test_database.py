@@ -6,7 +6,8 @@ from typing import Any
 
 from aws_cdk.assertions import Template
 
-from tests.conftest import Synthesis, get_att, only, props, ref, resources
+from tests.support.synthesis import Synthesis
+from tests.support.templates import get_att, logical_id, only, props, ref, resources
 
 DATA_KEY = "EncryptionDataKey4CB32E29"
 CLUSTER = "DatabaseCluster5B53A178"
@@ -53,11 +54,29 @@ def test_parameter_group_forces_tls(dev_data: Template) -> None:
 
 def test_writer_and_reader_in_different_azs(synthesis: Synthesis, dev_data: Template) -> None:
     instances = resources(dev_data, "AWS::RDS::DBInstance")
-    assert len(instances) == 1 + synthesis.config.dev.database.reader_count
-    zones = {props(i)["AvailabilityZone"] for i in instances.values()}
-    assert len(zones) == len(instances)
+    writer = synthesis.stages["dev"].data.database.cluster.node.find_child("Writer")
+    zones = {name: props(i)["AvailabilityZone"] for name, i in instances.items()}
+    assert zones.pop(logical_id(writer)) == "us-east-1a"
+    assert list(zones.values()) == ["us-east-1b"]
     assert {props(i)["DBInstanceClass"] for i in instances.values()} == {"db.t4g.medium"}
     assert all(props(i)["PubliclyAccessible"] is False for i in instances.values())
+
+
+def test_readers_fill_the_other_azs_first(synthesis: Synthesis, prod_data: Template) -> None:
+    cluster = synthesis.stages["prod"].data.database.cluster
+    zones = {
+        name: props(instance)["AvailabilityZone"]
+        for name, instance in resources(prod_data, "AWS::RDS::DBInstance").items()
+    }
+    assert zones == {
+        logical_id(cluster.node.find_child("Writer")): "us-east-1d",
+        logical_id(cluster.node.find_child("Reader1")): "us-east-1b",
+        logical_id(cluster.node.find_child("Reader2")): "us-east-1f",
+    }
+    classes = {
+        props(i)["DBInstanceClass"] for i in resources(prod_data, "AWS::RDS::DBInstance").values()
+    }
+    assert classes == {"db.r7g.large"}
 
 
 def test_proxy_requires_tls_and_iam(dev_data: Template) -> None:
