@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark of the project on this machine (run via `make bench`).
 
-- Wall time of `make synth`, `make unit` and `make test`: each command a few times after one warm-up (so
-  installs are not counted), median and spread.
+- Wall time of `make synth`, `make unit` and `make test`: each command a few times after one
+  warm-up (so installs are not counted), median and spread.
 - The health-check handler, from the asset `cdk synth` produced, against the local stand-ins
   (PostgreSQL with TLS, moto, the AWS stand-in): cold import (median of fresh workers) and
   warm invocations (p50/p95 inside the worker, and the round trip through Lambda Invoke).
