@@ -13,11 +13,11 @@ from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from config import PipelineConfig
-from pipeline.artifacts import ArtifactStore
-from pipeline.compliance import acknowledge_pipeline_findings
+from config import PipelineConfig, partition
+from pipeline.artifacts import ARTIFACT_REASON, ArtifactStore, artifact_findings
 from pipeline.notifications import ReleaseNotifications
 from pipeline.post_deploy import PostDeployTests
+from stages.compliance import acknowledge, logical_id
 from stages.dr_stage import DrStage
 
 # The versions the pipeline's CodeBuild steps use: the Python the project is tested with, and a
@@ -80,7 +80,7 @@ class PipelineStack(Stack):
         self.pipeline.build_pipeline()
         self._notify_release_events()
         self._allow_codeconnections(config.connection_arn)
-        acknowledge_pipeline_findings(self)
+        self._acknowledge_cdk_pipelines_findings()
 
     def _build_pipeline(self, tools: ToolVersions) -> pipelines.CodePipeline:
         return pipelines.CodePipeline(
@@ -124,7 +124,12 @@ class PipelineStack(Stack):
         after the stack's change set is created and before it executes: Service's change set
         can only be created once Data's has executed."""
         tests = PostDeployTests(
-            self, f"{stage.stage_name}Tests", stage=stage, pipeline=self.config, source=self.source
+            self,
+            f"{stage.stage_name}Tests",
+            stage=stage,
+            pipeline=self.config,
+            source=self.source,
+            artifacts=self.artifacts,
         )
         self.post_deploy[stage.stage_name] = tests
         stack_steps = []
@@ -180,4 +185,51 @@ class PipelineStack(Stack):
         role = roles[0]
         role.add_to_principal_policy(
             iam.PolicyStatement(actions=[f"{service}:UseConnection"], resources=[connection_arn])
+        )
+
+    def _acknowledge_cdk_pipelines_findings(self) -> None:
+        """CDK Pipelines' own roles, each on its narrowest scope: the wildcards are CDK's
+        grant action families on the one artifact bucket and key, and the log and report
+        groups of each CodeBuild project (named after the project)."""
+        acknowledge(self.pipeline, ARTIFACT_REASON, *artifact_findings(self.artifacts))
+        arn_prefix = f"arn:{partition(self.region)}:%s:{self.region}:{self.account}"
+        projects = [n for n in self.node.find_all() if isinstance(n, codebuild.Project)]
+        for project in projects:
+            if self.artifacts.key is None:
+                acknowledge(
+                    project,
+                    "Every stage deploys in the pipeline's own account: build artifacts stay in "
+                    "this account's SSE-S3 artifact bucket, which only this pipeline's roles "
+                    "read. A stage in another account switches the pipeline to a customer "
+                    "managed key (pipeline/artifacts.py), as cross-account readers need one.",
+                    "AwsSolutions-CB4",
+                )
+            if project.role is None:
+                continue
+            name = f"<{logical_id(project)}>"
+            reports = f"{arn_prefix % 'codebuild'}:report-group/{name}-*"
+            logs = f"{arn_prefix % 'logs'}:log-group:/aws/codebuild/{name}:*"
+            acknowledge(
+                project.role,
+                "CodeBuild writes its logs and test reports to groups named after the project; "
+                "CDK scopes them to this project's name prefix.",
+                f"AwsSolutions-IAM5[Resource::{reports}]",
+                f"AwsSolutions-IAM5[Resource::{logs}]",
+            )
+        acknowledge(
+            self.pipeline.node.find_child("Assets"),
+            "CDK Pipelines' asset publishing role runs publish steps in CodeBuild projects it "
+            "creates (codebuild:StartBuild/BatchGetBuilds/StopBuild do not support tag-free "
+            "scoping before the projects exist) and writes their logs and reports.",
+            "AwsSolutions-IAM5[Resource::*]",
+            f"AwsSolutions-IAM5[Resource::{arn_prefix % 'codebuild'}:report-group/*]",
+            f"AwsSolutions-IAM5[Resource::{arn_prefix % 'logs'}:log-group:/aws/codebuild/*]",
+        )
+        acknowledge(
+            self.pipeline.node.find_child("UpdatePipeline"),
+            "Self-mutation deploys this stack with the CDK bootstrap roles: sts:AssumeRole is "
+            "limited to roles tagged as bootstrap deploy/publishing roles in this account, and "
+            "cloudformation:DescribeStacks cannot be scoped before the stack names are known.",
+            "AwsSolutions-IAM5[Resource::*]",
+            f"AwsSolutions-IAM5[Resource::arn:*:iam::{self.account}:role/*]",
         )

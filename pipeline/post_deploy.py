@@ -8,6 +8,8 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from config import PipelineConfig
+from pipeline.artifacts import ARTIFACT_REASON, ArtifactStore, artifact_findings
+from stages.compliance import acknowledge
 from stages.dr_stage import DrStage
 
 # CodeBuild stops the step at STEP_TIMEOUT; the backup poll gives up (and says why) well before.
@@ -34,6 +36,7 @@ class PostDeployTests(Construct):
         stage: DrStage,
         pipeline: PipelineConfig,
         source: pipelines.IFileSetProducer,
+        artifacts: ArtifactStore,
     ) -> None:
         super().__init__(scope, construct_id)
         config = stage.config
@@ -44,6 +47,8 @@ class PostDeployTests(Construct):
             assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"),
             description=f"Runs the post-deploy tests of the {config.name} stage",
         )
+        # CDK Pipelines grants the step's role the source artifact when it builds the pipeline.
+        acknowledge(self.role, ARTIFACT_REASON, *artifact_findings(artifacts))
         outputs = stage.outputs
         self.step = pipelines.CodeBuildStep(
             POST_DEPLOY_ACTION,

@@ -8,7 +8,7 @@ from aws_cdk import CfnOutput, Environment, Stack, Stage
 from constructs import Construct
 
 from config import PipelineConfig, StageConfig
-from stages.compliance import acknowledge_findings, register_checks
+from stages.compliance import register_checks
 from stages.data_stack import DataStack
 from stages.service_stack import ServiceStack
 
@@ -50,7 +50,6 @@ class DrStage(Stage):
             self, "Service", config=config, pipeline=pipeline, data=self.data
         )
         self.outputs = self._outputs()
-        acknowledge_findings(self)
         register_checks(self)
 
     def _outputs(self) -> StageOutputs:

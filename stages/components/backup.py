@@ -9,6 +9,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from config import BackupConfig, VaultLockConfig
+from stages.compliance import KMS_FAMILIES, MANAGED_POLICY, acknowledge
 from stages.components.bucket import Bucket
 from stages.components.database import Database
 from stages.components.encryption import Encryption
@@ -85,6 +86,7 @@ class Backup(Construct):
         keys.backup.grant_encrypt_decrypt(self.backup_role)
         keys.data.grant_encrypt_decrypt(self.restore_role)
         keys.backup.grant_decrypt(self.restore_role)
+        self._acknowledge_role_findings()
 
         self.retention = Duration.days(config.retention_days)
         schedule = events.Schedule.expression(config.schedule)
@@ -126,6 +128,28 @@ class Backup(Construct):
             resources=[backup.BackupResource.from_dynamo_db_table(table.table)],
             allow_restores=False,
         )
+
+    def _acknowledge_role_findings(self) -> None:
+        acknowledge(
+            self.backup_role,
+            "AWS Backup's own service-role policies are the documented way to back up Aurora, "
+            "DynamoDB and S3 (the S3 one is required for S3 backups); they track new service "
+            "needs.",
+            *(f"AwsSolutions-IAM4[Policy::{MANAGED_POLICY.format(p)}]" for p in _BACKUP_POLICIES),
+        )
+        acknowledge(
+            self.restore_role,
+            "AWS Backup's own restore policies are the documented way to restore Aurora, "
+            "DynamoDB and S3 recovery points (the S3 one is required for S3 restores).",
+            *(f"AwsSolutions-IAM4[Policy::{MANAGED_POLICY.format(p)}]" for p in _RESTORE_POLICIES),
+        )
+        for role in (self.backup_role, self.restore_role):
+            acknowledge(
+                role,
+                "KMS grant on the stage's data and backup keys only (exact key ARNs); the "
+                "wildcard is the action family AWS Backup needs to re-encrypt recovery points.",
+                *(f"AwsSolutions-IAM5[Action::{action}]" for action in KMS_FAMILIES),
+            )
 
 
 def _stack_id_prefix() -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Duration, ReferenceStrength, RemovalPolicy
+from aws_cdk import Duration, ReferenceStrength, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -13,6 +13,12 @@ from aws_cdk import aws_rds as rds
 from constructs import Construct
 
 from config import DatabaseConfig
+from stages.compliance import (
+    MANAGED_POLICY,
+    accept_literal_availability_zones,
+    acknowledge,
+    ignore_cfn_lint_literal_az,
+)
 from stages.components.network import Network
 
 # Aurora PostgreSQL 17 is in standard support (no extended-support charges) and creatable.
@@ -134,12 +140,44 @@ class Database(Construct):
         key.grant_decrypt(self.proxy_role)
         # The proxy target adds the cluster's only ingress rule: from the proxy's group.
 
+        self._acknowledge_findings(retain)
+
         self.reader_endpoint = self.proxy.add_endpoint(
             "ReaderEndpoint",
             vpc=vpc,
             vpc_subnets=network.data_subnets,
             security_groups=self.proxy.connections.security_groups,
             target_role=rds.ProxyEndpointTargetRole.READ_ONLY,
+        )
+
+    def _acknowledge_findings(self, retain: bool) -> None:
+        accept_literal_availability_zones(self.cluster)
+        for child in self.cluster.node.children:
+            ignore_cfn_lint_literal_az(child.node.default_child)
+        if not retain:
+            acknowledge(
+                self.cluster,
+                "Removal posture 'destroy': the stage is torn down and rebuilt freely; every "
+                "retained stage has deletion protection on.",
+                "AwsSolutions-RDS10",
+            )
+        # CDK's LogRetention provider (one per stack), created for cloudwatch_logs_retention,
+        # sets the retention of the log group RDS creates for the exported PostgreSQL logs.
+        stack = Stack.of(self)
+        provider = next(
+            (c for c in stack.node.children if c.node.id.startswith("LogRetention")), None
+        )
+        if provider is None:
+            raise RuntimeError("expected CDK's LogRetention provider in the stack")
+        acknowledge(
+            provider,
+            "CDK's LogRetention provider sets retention on the log group RDS creates for "
+            "exported PostgreSQL logs; its logs permissions cannot be scoped before RDS names "
+            "the group.",
+            "AwsSolutions-IAM4[Policy::"
+            + MANAGED_POLICY.format("service-role/AWSLambdaBasicExecutionRole")
+            + "]",
+            "AwsSolutions-IAM5[Resource::*]",
         )
 
     @property

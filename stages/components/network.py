@@ -8,6 +8,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from stages.compliance import accept_literal_availability_zones, ignore_cfn_lint_literal_az
 from stages.components.removal import removal_policy
 
 VPC_CIDR = "10.40.0.0/16"
@@ -53,6 +54,9 @@ class Network(Construct):
                 ),
             },
         )
+        accept_literal_availability_zones(self.vpc)
+        for subnet in self.vpc.isolated_subnets:
+            ignore_cfn_lint_literal_az(subnet.node.default_child)
         self.data_subnets = ec2.SubnetSelection(subnet_group_name="Data")
         self.app_subnets = ec2.SubnetSelection(subnet_group_name="App")
 
