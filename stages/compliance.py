@@ -59,19 +59,21 @@ def acknowledge_findings(stage: DrStage) -> None:
     data, service = stage.data, stage.service
     backup = data.backup
 
-    acknowledge(
-        backup.backup_role,
-        "AWS Backup's own service-role policies are the documented way to back up Aurora, "
-        "DynamoDB and S3 (the S3 one is required for S3 backups); they track new service needs.",
-        *(f"IAM4[Policy::{arn}]" for arn in _BACKUP_POLICIES),
-    )
+    for role in (backup.backup_role, backup.release_test_role):
+        acknowledge(
+            role,
+            "AWS Backup's own service-role policies are the documented way to back up Aurora, "
+            "DynamoDB and S3 (the S3 one is required for S3 backups); they track new service "
+            "needs.",
+            *(f"IAM4[Policy::{arn}]" for arn in _BACKUP_POLICIES),
+        )
     acknowledge(
         backup.restore_role,
         "AWS Backup's own restore policies are the documented way to restore Aurora, DynamoDB "
         "and S3 recovery points (the S3 one is required for S3 restores).",
         *(f"IAM4[Policy::{arn}]" for arn in _RESTORE_POLICIES),
     )
-    for role in (backup.backup_role, backup.restore_role):
+    for role in (backup.backup_role, backup.release_test_role, backup.restore_role):
         acknowledge(
             role,
             "KMS grant on the stage's data and backup keys only (exact key ARNs); the wildcard "
@@ -117,9 +119,9 @@ def acknowledge_findings(stage: DrStage) -> None:
     post_deploy = service.post_deploy.role
     acknowledge(
         post_deploy,
-        "backup:DescribeBackupJob has no resource type in IAM, so it cannot name a vault; "
-        "it only reads job status. The function's ':*' is CDK's grant_invoke for that one "
-        "function's versions and aliases.",
+        "backup:DescribeBackupJob and backup:ListBackupJobs have no resource type in IAM, so "
+        "they cannot name a vault or a table; they only read job status. The function's ':*' "
+        "is CDK's grant_invoke for that one function's versions and aliases.",
         "IAM5[Resource::*]",
         f"IAM5[Resource::<{logical_id(service.health_check.function)}.Arn>:*]",
     )

@@ -189,7 +189,7 @@ def test_post_deploy_step_gets_the_stage_outputs_and_reports_junit(
         "HEALTH_CHECK_FUNCTION_NAME": f"#{{{service_id}.HealthCheckFunctionName}}",
         "TABLE_ARN": f"#{{{data_id}.TableArn}}",
         "BACKUP_VAULT_NAME": f"#{{{data_id}.BackupVaultName}}",
-        "BACKUP_ROLE_ARN": f"#{{{data_id}.BackupRoleArn}}",
+        "BACKUP_ROLE_ARN": f"#{{{data_id}.BackupTestRoleArn}}",
         "POST_DEPLOY_ROLE_ARN": f"#{{{service_id}.PostDeployRoleArn}}",
     }
     project_id = _project_of(action)

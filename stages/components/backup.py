@@ -72,6 +72,18 @@ class Backup(Construct):
                 iam.ManagedPolicy.from_aws_managed_policy_name(name) for name in _BACKUP_POLICIES
             ],
         )
+        # The release proof's on-demand jobs run as this role, not the plans': their events
+        # carry it in `iamRoleArn`, so the stage's BackupJobProblems rule can leave them to
+        # the pipeline, which reports them itself (see backup_events.py).
+        self.release_test_role = iam.Role(
+            self,
+            "ReleaseTestRole",
+            assumed_by=iam.ServicePrincipal("backup.amazonaws.com"),
+            description="AWS Backup: the release proof's on-demand backup jobs of the table",
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name(name) for name in _BACKUP_POLICIES
+            ],
+        )
         self.restore_role = iam.Role(
             self,
             "RestoreRole",
@@ -81,8 +93,9 @@ class Backup(Construct):
                 iam.ManagedPolicy.from_aws_managed_policy_name(name) for name in _RESTORE_POLICIES
             ],
         )
-        keys.data.grant_decrypt(self.backup_role)
-        keys.backup.grant_encrypt_decrypt(self.backup_role)
+        for role in (self.backup_role, self.release_test_role):
+            keys.data.grant_decrypt(role)
+            keys.backup.grant_encrypt_decrypt(role)
         keys.data.grant_encrypt_decrypt(self.restore_role)
         keys.backup.grant_decrypt(self.restore_role)
 
