@@ -17,9 +17,15 @@ from dataclasses import dataclass
 import pytest
 
 from integration_tests.local import post_deploy_packages
-from integration_tests.local.harness import LOCAL_POLL, POST_DEPLOY_ROLE_ARN, LocalStage
+from integration_tests.local.harness import (
+    BACKUP_ROLE_ARN,
+    LOCAL_POLL,
+    POST_DEPLOY_ROLE_ARN,
+    VAULT_NAME,
+    LocalStage,
+)
 from integration_tests.local.suite_run import RunningSuite, SuiteRun
-from integration_tests.standin import Keys, StandinClient
+from integration_tests.standin import Keys
 
 SMOKE = "test_health_check_reports_every_component_healthy"
 BACKUP = "test_on_demand_backup_of_the_table_completes"
@@ -27,12 +33,19 @@ JOB_ID = r"[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}"
 WHOLE_SUITE, BACKUP_ONLY = ["integration_tests"], ["integration_tests/test_backup.py"]
 
 
+def _plan_job_running(stage: LocalStage, principal: str) -> None:
+    """The table's plan job, active for the next two listings of it."""
+    stage.standin.add_plan_job(
+        stage.moto.table_arn, VAULT_NAME, BACKUP_ROLE_ARN, principal=principal, listings=2
+    )
+
+
 @dataclass(frozen=True)
 class Scenario:
     args: list[str]
     env: dict[str, str]  # on top of the pipeline's environment for this stage
-    prepare: Callable[[StandinClient, str], None] = lambda standin, principal: None
-    developer: bool = False  # --target Standin with the developer's own key, not DR_TARGET=env
+    prepare: Callable[[LocalStage, str], None] = lambda stage, principal: None
+    developer: bool = False  # --target <stage> with the developer's own key, not DR_TARGET=env
 
 
 SCENARIOS = {
@@ -41,7 +54,7 @@ SCENARIOS = {
     "job-failed": Scenario(
         BACKUP_ONLY,
         {},
-        lambda s, p: s.script_next_job(
+        lambda s, p: s.standin.script_next_job(
             "FAILED", 2, "Insufficient privileges to perform this action.", p
         ),
     ),
@@ -49,12 +62,12 @@ SCENARIOS = {
     "stuck": Scenario(
         BACKUP_ONLY,
         {"BACKUP_TIMEOUT_SECONDS": "1"},
-        lambda s, p: s.script_next_job("RUNNING", principal=p),
+        lambda s, p: s.standin.script_next_job("RUNNING", principal=p),
     ),
     "access-denied": Scenario(
         BACKUP_ONLY,
         {},
-        lambda s, p: s.inject_fault(
+        lambda s, p: s.standin.inject_fault(
             "StartBackupJob",
             "AccessDeniedException",
             "User is not authorized to perform: backup:StartBackupJob",
@@ -65,7 +78,7 @@ SCENARIOS = {
     "describe-expired": Scenario(
         BACKUP_ONLY,
         {},
-        lambda s, p: s.inject_fault(
+        lambda s, p: s.standin.inject_fault(
             "DescribeBackupJob",
             "ExpiredTokenException",
             "The security token included in the request is expired",
@@ -76,12 +89,19 @@ SCENARIOS = {
     "throttled": Scenario(
         BACKUP_ONLY,
         {},
-        lambda s, p: s.inject_fault(
+        lambda s, p: s.standin.inject_fault(
             "StartBackupJob", "ThrottlingException", "Rate exceeded", count=2, principal=p
         ),
     ),
     "not-selected": Scenario(WHOLE_SUITE, {"BACKUP_TEST": "false"}),
     "bad-contract": Scenario(WHOLE_SUITE, {"TABLE_ARN": "", "BACKUP_TEST": "maybe"}),
+    "describe-null": Scenario(
+        BACKUP_ONLY,
+        {},
+        lambda s, p: s.standin.inject_answer("DescribeBackupJob", "null", principal=p),
+    ),
+    # The table's hourly plan job is running when the release's backup test begins.
+    "plan-job": Scenario(BACKUP_ONLY, {}, _plan_job_running),
 }
 
 
@@ -109,7 +129,7 @@ def runs(
             else:
                 keys = standin.new_keys()
                 env = {**local_stage.post_deploy_env(keys), **scenario.env}
-            scenario.prepare(standin, keys.access_key_id)
+            scenario.prepare(local_stage, keys.access_key_id)
             junit = tmp_path_factory.mktemp(name) / "junit.xml"
             # The pipeline's runs get only what its post-deploy step installs.
             suite = RunningSuite(env, scenario.args, junit, post_deploy=not scenario.developer)
@@ -142,6 +162,7 @@ def test_the_pipeline_run_passes_with_every_call_signed_by_the_assumed_role(
     ]
     assert {str(r["operation"]) for r in calls} == {
         "Invoke",
+        "ListBackupJobs",
         "StartBackupJob",
         "DescribeBackupJob",
     }
@@ -239,6 +260,11 @@ def test_a_developer_run_reads_the_stacks_and_the_vault_lock_with_own_credential
             r"StartBackupJob failed: AccessDeniedException: User is not authorized to perform: "
             r"backup:StartBackupJob",
         ),
+        (
+            "describe-null",
+            rf"DescribeBackupJob of backup job {JOB_ID} failed after [\d.]+ s \(last state: "
+            r"no state yet\): unusable answer: botocore could not read it \(TypeError: ",
+        ),
     ],
 )
 def test_the_backup_test_fails_with_the_reason(
@@ -304,3 +330,22 @@ def test_an_incomplete_contract_is_a_usage_error_naming_what_is_missing(
     run = runs["bad-contract"]
     assert run.result.returncode == 4, run.result.output
     assert "DR_TARGET=env needs these environment variables: TABLE_ARN" in run.result.output
+
+
+def test_the_backup_job_waits_for_the_tables_plan_job_and_tells_them_apart(
+    runs: dict[str, Run], local_stage: LocalStage
+) -> None:
+    run = runs["plan-job"]
+    assert run.outcomes() == {BACKUP: "passed"}, run.result.output
+    waits = re.findall(
+        rf"^\[backup\] waiting: {re.escape(local_stage.moto.table_arn)} has active backup "
+        rf"jobs: ({JOB_ID}) \(RUNNING, plan standin-snapshot-plan\) \(elapsed [\d.]+ s of 30 s\)$",
+        run.result.output,
+        re.MULTILINE,
+    )
+    assert len(waits) == 2, run.result.output
+    records = local_stage.standin.requests(run.keys.access_key_id)
+    operations = [r["operation"] for r in records if r["operation"] != "AssumeRole"]
+    first_start = operations.index("StartBackupJob")
+    # Three looks (busy, busy, free) of four queries each, all before the start.
+    assert operations[:first_start] == ["ListBackupJobs"] * 12
