@@ -19,11 +19,14 @@ import pytest
 from integration_tests.local import post_deploy_packages
 from integration_tests.local.harness import (
     BACKUP_ROLE_ARN,
+    BACKUP_TEST_ROLE_ARN,
+    FUNCTION_NAME,
     LOCAL_POLL,
     POST_DEPLOY_ROLE_ARN,
     VAULT_NAME,
     LocalStage,
 )
+from integration_tests.local.moto import create_stacks
 from integration_tests.local.suite_run import RunningSuite, SuiteRun
 from integration_tests.standin import Keys
 
@@ -31,6 +34,8 @@ SMOKE = "test_health_check_reports_every_component_healthy"
 BACKUP = "test_on_demand_backup_of_the_table_completes"
 JOB_ID = r"[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}"
 WHOLE_SUITE, BACKUP_ONLY = ["integration_tests"], ["integration_tests/test_backup.py"]
+# A stage whose config says testOnRelease false, as its Service stack's output says.
+QUIET_STAGE = "Quiet"
 
 
 def _plan_job_running(stage: LocalStage, principal: str) -> None:
@@ -102,6 +107,14 @@ SCENARIOS = {
     ),
     # The table's hourly plan job is running when the release's backup test begins.
     "plan-job": Scenario(BACKUP_ONLY, {}, _plan_job_running),
+    "bound-nan": Scenario(WHOLE_SUITE, {"BACKUP_TIMEOUT_SECONDS": "nan"}),
+    "developer-bound-inf": Scenario(
+        ["integration_tests", "--target", "Standin", "--backup-timeout-seconds", "inf"],
+        {},
+        developer=True,
+    ),
+    # A developer's run takes the stage's own word: its output says no backup job.
+    "developer-quiet": Scenario(["integration_tests", "--target", QUIET_STAGE], {}, developer=True),
 }
 
 
@@ -120,6 +133,23 @@ def runs(
 ) -> Iterator[dict[str, Run]]:
     standin = local_stage.standin
     standin.reset()
+    create_stacks(
+        local_stage.moto,
+        QUIET_STAGE,
+        {
+            "Data": {
+                "TableArn": local_stage.moto.table_arn,
+                "BackupVaultName": VAULT_NAME,
+                "BackupRoleArn": BACKUP_ROLE_ARN,
+                "BackupTestRoleArn": BACKUP_TEST_ROLE_ARN,
+            },
+            "Service": {
+                "HealthCheckFunctionName": FUNCTION_NAME,
+                "PostDeployRoleArn": POST_DEPLOY_ROLE_ARN,
+                "BackupTestOnRelease": "false",
+            },
+        },
+    )
     started: dict[str, tuple[RunningSuite, Keys]] = {}
     try:
         for name, scenario in SCENARIOS.items():
@@ -349,3 +379,37 @@ def test_the_backup_job_waits_for_the_tables_plan_job_and_tells_them_apart(
     first_start = operations.index("StartBackupJob")
     # Three looks (busy, busy, free) of four queries each, all before the start.
     assert operations[:first_start] == ["ListBackupJobs"] * 12
+    [start] = [r for r in records if r["operation"] == "StartBackupJob"]
+    assert start["params"]["IamRoleArn"] == BACKUP_TEST_ROLE_ARN  # the release's own role
+
+
+@pytest.mark.parametrize(
+    ("scenario", "line"),
+    [
+        ("bound-nan", "ERROR: BACKUP_TIMEOUT_SECONDS must be a finite number above 0, not 'nan'"),
+        (
+            "developer-bound-inf",
+            "ERROR: --backup-timeout-seconds must be a finite number above 0, not inf",
+        ),
+    ],
+)
+def test_a_bound_that_is_not_finite_and_positive_stops_the_run_before_any_test(
+    runs: dict[str, Run], scenario: str, line: str
+) -> None:
+    run = runs[scenario]
+    assert run.result.returncode == 4, run.result.output
+    assert run.result.output.strip().splitlines() == [line], run.result.output
+    assert not run.result.cases
+
+
+def test_a_developer_run_takes_the_stages_own_word_on_the_backup_job(
+    runs: dict[str, Run],
+) -> None:
+    run = runs["developer-quiet"]
+    assert run.result.returncode == 0, run.result.output
+    assert run.outcomes() == {SMOKE: "passed", BACKUP: "skipped"}
+    reason = (
+        f"backup job test not selected for stage {QUIET_STAGE} "
+        f"({QUIET_STAGE}-Service output BackupTestOnRelease=false)"
+    )
+    assert reason in run.result.cases[BACKUP].message
