@@ -36,6 +36,7 @@ from integration_tests.target import (
     build_session,
     finite_positive,
     poll_settings,
+    smoke_settings,
     target_from_env,
     target_from_stacks,
 )
@@ -101,6 +102,7 @@ def pytest_configure(config: pytest.Config) -> None:
             if days is not None and days < 1:
                 raise TargetError(f"--backup-retention-days must be at least 1, not {days}")
             poll_settings(os.environ)
+            smoke_settings(os.environ)
     except TargetError as error:
         raise pytest.UsageError(str(error)) from error
 

@@ -19,21 +19,27 @@ from integration_tests import bounded
 CLIENT_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 5}, connect_timeout=10, read_timeout=30
 )
-# Fewer attempts: each may wait the whole read timeout, and the smoke test and the backup
-# bound (2700 s) must fit in the post-deploy step's 60 minutes together.
+# The read timeout covers the function's 30 s plus a cold start in the VPC, so an attempt
+# that hangs is retried once inside the 90 s that health.py awaits a whole Invoke.
 LAMBDA_CONFIG = Config(
-    retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=10, read_timeout=120
+    retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=10, read_timeout=45
 )
 # The backup job's calls: fewer attempts and shorter waits, so that botocore's retries fit in
 # the minute backup_job.py awaits one call (which bounds a whole answer, dripped or not).
 BACKUP_CONFIG = Config(
     retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=5, read_timeout=10
 )
-# Role chaining (CodeBuild's role -> the stage's role) caps a session at one hour; the backup
-# bound (BACKUP_TIMEOUT_SECONDS, 2700 in the pipeline) plus its last call's 60 s fit in it.
+# Role chaining (CodeBuild's role -> the stage's role) caps a session at one hour; the smoke
+# bound and the backup bound (BACKUP_TIMEOUT_SECONDS, 2700 in the pipeline), each plus its
+# last call's budget, fit in it: 300 + 90 + 2700 + 60 s.
 SESSION_SECONDS = 3600
 DEFAULT_POLL_INITIAL_SECONDS = 5.0
 DEFAULT_POLL_MAX_SECONDS = 30.0
+# The smoke test's poll: right after a stage's first deploy, the RDS Proxy's targets may still
+# be registering (the RDS docs give no duration for that), so it asks again every 10 s for up
+# to 5 minutes. Optional, any target: SMOKE_TIMEOUT_SECONDS, SMOKE_POLL_SECONDS.
+DEFAULT_SMOKE_TIMEOUT_SECONDS = 300.0
+DEFAULT_SMOKE_POLL_SECONDS = 10.0
 
 REQUIRED = (
     "DR_STAGE",
@@ -62,6 +68,12 @@ class BackupSettings:
 
 
 @dataclass(frozen=True)
+class SmokeSettings:
+    timeout_seconds: float = DEFAULT_SMOKE_TIMEOUT_SECONDS
+    poll_seconds: float = DEFAULT_SMOKE_POLL_SECONDS
+
+
+@dataclass(frozen=True)
 class Target:
     stage: str
     region: str
@@ -70,6 +82,7 @@ class Target:
     vault_name: str
     backup_role_arn: str  # the role the release's backup job runs as (not the plans' role)
     backup: BackupSettings
+    smoke: SmokeSettings
     assume_role_arn: str | None  # when set, every call is made with this role's credentials
     source: str  # where the values came from, for the report header
 
@@ -107,6 +120,14 @@ def poll_settings(env: Mapping[str, str]) -> tuple[float, float]:
     return (
         _number(env, "BACKUP_POLL_INITIAL_SECONDS", DEFAULT_POLL_INITIAL_SECONDS),
         _number(env, "BACKUP_POLL_MAX_SECONDS", DEFAULT_POLL_MAX_SECONDS),
+    )
+
+
+def smoke_settings(env: Mapping[str, str]) -> SmokeSettings:
+    """SMOKE_TIMEOUT_SECONDS and SMOKE_POLL_SECONDS are optional, for any target."""
+    return SmokeSettings(
+        timeout_seconds=_number(env, "SMOKE_TIMEOUT_SECONDS", DEFAULT_SMOKE_TIMEOUT_SECONDS),
+        poll_seconds=_number(env, "SMOKE_POLL_SECONDS", DEFAULT_SMOKE_POLL_SECONDS),
     )
 
 
@@ -154,6 +175,7 @@ def target_from_env(env: Mapping[str, str]) -> Target:
             retention_days=int(retention),
             timeout_seconds=_number(env, "BACKUP_TIMEOUT_SECONDS"),
         ),
+        smoke=smoke_settings(env),
         assume_role_arn=env.get("POST_DEPLOY_ROLE_ARN") or None,
         source="environment (DR_TARGET=env)",
     )
@@ -232,6 +254,7 @@ def target_from_stacks(
             retention_days=retention_days or 1,
             timeout_seconds=finite_positive(timeout_seconds, "--backup-timeout-seconds"),
         ),
+        smoke=smoke_settings(env),
         assume_role_arn=role if assume_role else None,
         source=f"stacks {stage}-Data and {stage}-Service",
     )

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from integration_tests.health import invoke_health_check
 from integration_tests.local import post_deploy_packages
 from integration_tests.local.harness import (
     BACKUP_ROLE_ARN,
@@ -27,6 +28,7 @@ from integration_tests.local.harness import (
     LocalStage,
 )
 from integration_tests.local.moto import create_stacks
+from integration_tests.local.processes import free_port
 from integration_tests.local.suite_run import RunningSuite, SuiteRun
 from integration_tests.standin import Keys
 
@@ -34,8 +36,17 @@ SMOKE = "test_health_check_reports_every_component_healthy"
 BACKUP = "test_on_demand_backup_of_the_table_completes"
 JOB_ID = r"[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}"
 WHOLE_SUITE, BACKUP_ONLY = ["integration_tests"], ["integration_tests/test_backup.py"]
+SMOKE_ONLY = ["integration_tests/test_smoke.py"]
+# A function whose database never answers (its port has no listener): never healthy.
+UNREADY_FUNCTION = f"{FUNCTION_NAME}-unready"
 # A stage whose config says testOnRelease false, as its Service stack's output says.
 QUIET_STAGE = "Quiet"
+
+
+def _register_unready_function(stage: LocalStage, principal: str) -> None:
+    stage.register_function(UNREADY_FUNCTION, DB_PORT=str(free_port()))
+    # Warm now: a cold start while every run starts at once would use up the short bound.
+    invoke_health_check(stage.lambda_client(), UNREADY_FUNCTION)
 
 
 def _plan_job_running(stage: LocalStage, principal: str) -> None:
@@ -107,6 +118,15 @@ SCENARIOS = {
     ),
     # The table's hourly plan job is running when the release's backup test begins.
     "plan-job": Scenario(BACKUP_ONLY, {}, _plan_job_running),
+    "smoke-unready": Scenario(
+        SMOKE_ONLY,
+        {
+            "HEALTH_CHECK_FUNCTION_NAME": UNREADY_FUNCTION,
+            "SMOKE_TIMEOUT_SECONDS": "4",
+            "SMOKE_POLL_SECONDS": "0.5",
+        },
+        _register_unready_function,
+    ),
     "bound-nan": Scenario(WHOLE_SUITE, {"BACKUP_TIMEOUT_SECONDS": "nan"}),
     "developer-bound-inf": Scenario(
         ["integration_tests", "--target", "Standin", "--backup-timeout-seconds", "inf"],
@@ -381,6 +401,34 @@ def test_the_backup_job_waits_for_the_tables_plan_job_and_tells_them_apart(
     assert operations[:first_start] == ["ListBackupJobs"] * 12
     [start] = [r for r in records if r["operation"] == "StartBackupJob"]
     assert start["params"]["IamRoleArn"] == BACKUP_TEST_ROLE_ARN  # the release's own role
+
+
+def test_the_smoke_test_asks_again_until_its_bound_and_fails_with_the_last_report(
+    runs: dict[str, Run],
+) -> None:
+    run = runs["smoke-unready"]
+    assert run.result.returncode == 1, run.result.output
+    case = run.result.cases[SMOKE]
+    assert case.outcome == "failed"
+    match = re.search(
+        rf"{re.escape(UNREADY_FUNCTION)} is not healthy after (\d+) attempts in ([\d.]+) s "
+        r"\(bound 4 s\); the last report:\n  (.*)",
+        case.message,
+        re.DOTALL,
+    )
+    assert match, case.message
+    attempts, seconds, report = int(match[1]), float(match[2]), match[3]
+    assert attempts >= 2, case.message  # asked again, every 0.5 s
+    # The last attempt is made at the bound; a warm one takes well under a second here.
+    assert 4.0 <= seconds < 4.0 + 3.0, case.message
+    assert "database_writer: " in report and "database_reader: " in report
+    # Each attempt printed live, with its elapsed time.
+    lines = re.findall(
+        r"^\[health\] attempt (\d+): unhealthy: .* \(elapsed [\d.]+ s of 4 s\)$",
+        run.result.output,
+        re.MULTILINE,
+    )
+    assert [int(n) for n in lines] == list(range(1, attempts + 1)), run.result.output
 
 
 @pytest.mark.parametrize(

@@ -39,6 +39,8 @@ BOUNDS = [
     "BACKUP_TIMEOUT_SECONDS",
     "BACKUP_POLL_INITIAL_SECONDS",
     "BACKUP_POLL_MAX_SECONDS",
+    "SMOKE_TIMEOUT_SECONDS",
+    "SMOKE_POLL_SECONDS",
     "BACKUP_RETENTION_DAYS",
 ]
 
@@ -55,6 +57,7 @@ def test_the_contract_with_its_defaults() -> None:
     target = target_from_env(CONTRACT)
     assert target.backup.timeout_seconds == 2700
     assert (target.backup.poll_initial_seconds, target.backup.poll_max_seconds) == (5, 30)
+    assert (target.smoke.timeout_seconds, target.smoke.poll_seconds) == (300, 10)
     assert target.backup.selected_by == "BACKUP_TEST=true"
 
 
