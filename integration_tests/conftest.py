@@ -8,9 +8,11 @@ Three targets, one suite:
 - a stage name, e.g. `Dev`: the outputs of the deployed `Dev-Data` and `Dev-Service` stacks,
   read with the caller's own credentials.
 
-Choose with `--target` or DR_TARGET. The backup test runs when the target says so (BACKUP_TEST,
-or --backup-test for a stage name; always locally); otherwise it is reported as skipped with
-the reason, in the terminal summary and in the JUnit report, never passed silently.
+Choose with `--target` or DR_TARGET. The backup test runs when the target says so
+(BACKUP_TEST; for a stage name, its `BackupTestOnRelease` output unless --backup-test is
+given; always locally); otherwise it is reported as skipped with the reason, in the terminal
+summary and in the JUnit report, never passed silently. Bad settings (a missing variable, a
+bound that is not a finite number above 0) stop the run before any test, in one line.
 """
 
 from __future__ import annotations
@@ -32,12 +34,14 @@ from integration_tests.target import (
     TargetError,
     backup_flag,
     build_session,
+    finite_positive,
+    poll_settings,
+    smoke_settings,
     target_from_env,
     target_from_stacks,
 )
 
 LOCAL, ENV = "local", "env"
-_BACKUP_SKIP = pytest.StashKey[str | None]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -51,7 +55,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--backup-test",
         default=None,
         choices=("true", "false"),
-        help="stage-name target: run the on-demand backup job test (default true)",
+        help="stage-name target: run the on-demand backup job test or not (default: what the "
+        "stage's BackupTestOnRelease output says, i.e. its config's backup.testOnRelease)",
     )
     group.addoption(
         "--backup-retention-days",
@@ -79,25 +84,27 @@ def target_kind(config: pytest.Config) -> str:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    """Refuse bad settings now, in one line (exit code 4), not after the first test."""
     config.addinivalue_line("markers", "backup: starts a real on-demand AWS Backup job")
     kind = target_kind(config)
     try:
         if kind == ENV:
-            target = target_from_env(os.environ)
-            enabled, stage = target.backup.enabled, target.stage
-            source = "BACKUP_TEST=false"
+            target_from_env(os.environ)
         elif kind == LOCAL:
             if os.environ.get(NESTED_RUN):
                 raise TargetError("a suite run started by the local tests must target a stage")
-            enabled, stage, source = True, "local", ""
         else:
-            enabled = backup_flag(config.getoption("--backup-test") or "true", "--backup-test")
-            stage, source = kind, "--backup-test false"
+            # A stage name: the stacks are read by the `target` fixture; the settings now.
+            finite_positive(
+                float(config.getoption("--backup-timeout-seconds")), "--backup-timeout-seconds"
+            )
+            days = config.getoption("--backup-retention-days")
+            if days is not None and days < 1:
+                raise TargetError(f"--backup-retention-days must be at least 1, not {days}")
+            poll_settings(os.environ)
+            smoke_settings(os.environ)
     except TargetError as error:
         raise pytest.UsageError(str(error)) from error
-    config.stash[_BACKUP_SKIP] = (
-        None if enabled else f"backup job test not selected for stage {stage} ({source})"
-    )
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -114,12 +121,6 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # The backup job last: the quick smoke test reports first, before a long wait.
     items.sort(key=lambda item: item.get_closest_marker("backup") is not None)
-    reason = config.stash[_BACKUP_SKIP]
-    if reason is None:
-        return
-    for item in items:
-        if item.get_closest_marker("backup"):
-            item.add_marker(pytest.mark.skip(reason=reason))
 
 
 @pytest.fixture(scope="session")
@@ -144,9 +145,10 @@ def target(request: pytest.FixtureRequest) -> Target:
             return target_from_env(os.environ)
         if kind == ENV:
             return target_from_env(os.environ)
+        backup_test = request.config.getoption("--backup-test")
         return target_from_stacks(
             kind,
-            backup_enabled=request.config.stash[_BACKUP_SKIP] is None,
+            backup_test=None if backup_test is None else backup_flag(backup_test, "--backup-test"),
             retention_days=request.config.getoption("--backup-retention-days"),
             timeout_seconds=float(request.config.getoption("--backup-timeout-seconds")),
             assume_role=bool(request.config.getoption("--assume-role")),

@@ -12,26 +12,34 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from integration_tests import bounded
+
 # Every client: standard retries (throttling and transient errors, with backoff) and bounded
 # waits. The Lambda read timeout covers a 30 s function plus a cold start in a VPC.
 CLIENT_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 5}, connect_timeout=10, read_timeout=30
 )
-# Fewer attempts: each may wait the whole read timeout, and the smoke test and the backup
-# bound (2700 s) must fit in the post-deploy step's 60 minutes together.
+# The read timeout covers the function's 30 s plus a cold start in the VPC, so an attempt
+# that hangs is retried once inside the 90 s that health.py awaits a whole Invoke.
 LAMBDA_CONFIG = Config(
-    retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=10, read_timeout=120
+    retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=10, read_timeout=45
 )
-# The backup job's poll: fewer attempts and shorter waits, so that one DescribeBackupJob at the
-# bound overshoots it by under a minute, not several (see backup_job.py); its answers are small.
+# The backup job's calls: fewer attempts and shorter waits, so that botocore's retries fit in
+# the minute backup_job.py awaits one call (which bounds a whole answer, dripped or not).
 BACKUP_CONFIG = Config(
     retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=5, read_timeout=10
 )
-# Role chaining (CodeBuild's role -> the stage's role) caps a session at one hour; the backup
-# bound (BACKUP_TIMEOUT_SECONDS, 2700 in the pipeline) fits in it.
+# Role chaining (CodeBuild's role -> the stage's role) caps a session at one hour; the smoke
+# bound and the backup bound (BACKUP_TIMEOUT_SECONDS, 2700 in the pipeline), each plus its
+# last call's budget, fit in it: 300 + 90 + 2700 + 60 s.
 SESSION_SECONDS = 3600
 DEFAULT_POLL_INITIAL_SECONDS = 5.0
 DEFAULT_POLL_MAX_SECONDS = 30.0
+# The smoke test's poll: right after a stage's first deploy, the RDS Proxy's targets may still
+# be registering (the RDS docs give no duration for that), so it asks again every 10 s for up
+# to 5 minutes. Optional, any target: SMOKE_TIMEOUT_SECONDS, SMOKE_POLL_SECONDS.
+DEFAULT_SMOKE_TIMEOUT_SECONDS = 300.0
+DEFAULT_SMOKE_POLL_SECONDS = 10.0
 
 REQUIRED = (
     "DR_STAGE",
@@ -52,10 +60,17 @@ class TargetError(Exception):
 @dataclass(frozen=True)
 class BackupSettings:
     enabled: bool
+    selected_by: str  # what decided `enabled`, for the skip reason
     retention_days: int
     timeout_seconds: float
     poll_initial_seconds: float = DEFAULT_POLL_INITIAL_SECONDS
     poll_max_seconds: float = DEFAULT_POLL_MAX_SECONDS
+
+
+@dataclass(frozen=True)
+class SmokeSettings:
+    timeout_seconds: float = DEFAULT_SMOKE_TIMEOUT_SECONDS
+    poll_seconds: float = DEFAULT_SMOKE_POLL_SECONDS
 
 
 @dataclass(frozen=True)
@@ -65,8 +80,9 @@ class Target:
     function_name: str
     table_arn: str
     vault_name: str
-    backup_role_arn: str
+    backup_role_arn: str  # the role the release's backup job runs as (not the plans' role)
     backup: BackupSettings
+    smoke: SmokeSettings
     assume_role_arn: str | None  # when set, every call is made with this role's credentials
     source: str  # where the values came from, for the report header
 
@@ -75,6 +91,14 @@ def backup_flag(value: str, name: str) -> bool:
     if value.lower() not in ("true", "false"):
         raise TargetError(f"{name} must be true or false, not {value!r}")
     return value.lower() == "true"
+
+
+def finite_positive(value: float, name: str, raw: object = None) -> float:
+    """`value`, or TargetError naming `name` (see bounded.finite_positive)."""
+    try:
+        return bounded.finite_positive(value, name, raw)
+    except ValueError as error:
+        raise TargetError(str(error)) from None
 
 
 def _number(env: Mapping[str, str], name: str, default: float | None = None) -> float:
@@ -87,24 +111,41 @@ def _number(env: Mapping[str, str], name: str, default: float | None = None) -> 
         value = float(raw)
     except ValueError:
         raise TargetError(f"{name} must be a number, not {raw!r}") from None
-    if value <= 0:
-        raise TargetError(f"{name} must be positive, not {raw!r}")
-    return value
+    return finite_positive(value, name, raw)
+
+
+def poll_settings(env: Mapping[str, str]) -> tuple[float, float]:
+    """BACKUP_POLL_INITIAL_SECONDS and BACKUP_POLL_MAX_SECONDS are optional, for any target:
+    the backup poll's first interval and its cap (tests shrink them)."""
+    return (
+        _number(env, "BACKUP_POLL_INITIAL_SECONDS", DEFAULT_POLL_INITIAL_SECONDS),
+        _number(env, "BACKUP_POLL_MAX_SECONDS", DEFAULT_POLL_MAX_SECONDS),
+    )
+
+
+def smoke_settings(env: Mapping[str, str]) -> SmokeSettings:
+    """SMOKE_TIMEOUT_SECONDS and SMOKE_POLL_SECONDS are optional, for any target."""
+    return SmokeSettings(
+        timeout_seconds=_number(env, "SMOKE_TIMEOUT_SECONDS", DEFAULT_SMOKE_TIMEOUT_SECONDS),
+        poll_seconds=_number(env, "SMOKE_POLL_SECONDS", DEFAULT_SMOKE_POLL_SECONDS),
+    )
 
 
 def _backup_settings(
-    env: Mapping[str, str], enabled: bool, retention_days: int, timeout_seconds: float
+    env: Mapping[str, str],
+    enabled: bool,
+    selected_by: str,
+    retention_days: int,
+    timeout_seconds: float,
 ) -> BackupSettings:
-    """BACKUP_POLL_INITIAL_SECONDS and BACKUP_POLL_MAX_SECONDS are optional, for any target:
-    the poll's first interval and its cap (tests shrink them)."""
+    initial, cap = poll_settings(env)
     return BackupSettings(
         enabled=enabled,
+        selected_by=selected_by,
         retention_days=retention_days,
         timeout_seconds=timeout_seconds,
-        poll_initial_seconds=_number(
-            env, "BACKUP_POLL_INITIAL_SECONDS", DEFAULT_POLL_INITIAL_SECONDS
-        ),
-        poll_max_seconds=_number(env, "BACKUP_POLL_MAX_SECONDS", DEFAULT_POLL_MAX_SECONDS),
+        poll_initial_seconds=initial,
+        poll_max_seconds=cap,
     )
 
 
@@ -130,9 +171,11 @@ def target_from_env(env: Mapping[str, str]) -> Target:
         backup=_backup_settings(
             env,
             enabled=backup_flag(env["BACKUP_TEST"], "BACKUP_TEST"),
+            selected_by=f"BACKUP_TEST={env['BACKUP_TEST']}",
             retention_days=int(retention),
             timeout_seconds=_number(env, "BACKUP_TIMEOUT_SECONDS"),
         ),
+        smoke=smoke_settings(env),
         assume_role_arn=env.get("POST_DEPLOY_ROLE_ARN") or None,
         source="environment (DR_TARGET=env)",
     )
@@ -144,10 +187,16 @@ def stack_outputs(session: Any, stack_name: str) -> dict[str, str]:
     return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
 
 
+# The stage's own word on whether its release proof runs a backup job (config
+# `backup.testOnRelease`), and the role that job runs as: outputs of the stage's stacks.
+TEST_ON_RELEASE_OUTPUT = "BackupTestOnRelease"
+TEST_ROLE_OUTPUT = "BackupTestRoleArn"
+
+
 def target_from_stacks(
     stage: str,
     *,
-    backup_enabled: bool,
+    backup_test: bool | None,
     retention_days: int | None,
     timeout_seconds: float,
     assume_role: bool,
@@ -155,7 +204,8 @@ def target_from_stacks(
     session: Any = None,
 ) -> Target:
     """A deployed stage by name: the outputs of its `<stage>-Data` and `<stage>-Service`
-    stacks, read with the caller's own credentials (profile, SSO, environment)."""
+    stacks, read with the caller's own credentials (profile, SSO, environment).
+    `backup_test` None: run the backup job if the stage's BackupTestOnRelease output says so."""
     # AWS_REGION too: botocore itself reads only AWS_DEFAULT_REGION and profiles.
     session = session or boto3.Session(region_name=env.get("AWS_REGION") or None)
     if not session.region_name:
@@ -167,12 +217,24 @@ def target_from_stacks(
         }
     except ClientError as error:
         raise TargetError(f"cannot read the stacks of stage {stage}: {error}") from error
-    required = ("HealthCheckFunctionName", "TableArn", "BackupVaultName", "BackupRoleArn")
+    required = ("HealthCheckFunctionName", "TableArn", "BackupVaultName", TEST_ROLE_OUTPUT)
     if missing := [key for key in required if key not in outputs]:
         raise TargetError(f"stacks {stage}-Data/{stage}-Service lack outputs: {missing}")
     role = outputs.get("PostDeployRoleArn")
     if assume_role and not role:
         raise TargetError(f"--assume-role: stack {stage}-Service has no PostDeployRoleArn output")
+    if backup_test is None:
+        said = outputs.get(TEST_ON_RELEASE_OUTPUT)
+        if said is None:
+            raise TargetError(
+                f"stack {stage}-Service has no {TEST_ON_RELEASE_OUTPUT} output: "
+                "pass --backup-test true or false"
+            )
+        backup_enabled = backup_flag(said, f"output {TEST_ON_RELEASE_OUTPUT} of {stage}-Service")
+        selected_by = f"{stage}-Service output {TEST_ON_RELEASE_OUTPUT}={said}"
+    else:
+        backup_enabled = backup_test
+        selected_by = f"--backup-test {str(backup_test).lower()}"
     if retention_days is None and backup_enabled:
         # The shortest lifecycle the vault lock accepts (1 day, AWS's minimum, without a lock).
         backup = session.client("backup", config=CLIENT_CONFIG)
@@ -184,13 +246,15 @@ def target_from_stacks(
         function_name=outputs["HealthCheckFunctionName"],
         table_arn=outputs["TableArn"],
         vault_name=outputs["BackupVaultName"],
-        backup_role_arn=outputs["BackupRoleArn"],
+        backup_role_arn=outputs[TEST_ROLE_OUTPUT],
         backup=_backup_settings(
             env,
             enabled=backup_enabled,
+            selected_by=selected_by,
             retention_days=retention_days or 1,
-            timeout_seconds=timeout_seconds,
+            timeout_seconds=finite_positive(timeout_seconds, "--backup-timeout-seconds"),
         ),
+        smoke=smoke_settings(env),
         assume_role_arn=role if assume_role else None,
         source=f"stacks {stage}-Data and {stage}-Service",
     )

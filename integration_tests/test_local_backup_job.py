@@ -1,6 +1,7 @@
 """Local only: the backup poll loop (backup_job.py) against the stand-in, with small
-intervals: its backoff, its hard bound, its progress lines, each way a job can end, and the
-API errors it meets. Timing checks have tight lower bounds (they prove the backoff and the
+intervals: its backoff, its hard bound, its progress lines, each way a job can end, the API
+errors and unusable or dripped answers it meets, and its wait for the table to be free of
+other backup jobs. Timing checks have tight lower bounds (they prove the backoff and the
 bound) and loose upper ones (a loaded 2-core CI machine is slow, never early)."""
 
 from __future__ import annotations
@@ -23,12 +24,15 @@ from integration_tests.backup_job import (
     BackupJobStartError,
     BackupJobTimeoutError,
     BackupRequest,
+    BackupTableBusyError,
+    BackupTableCheckError,
     Polling,
     run_backup_job,
     start_backup_job,
     wait_for_backup_job,
 )
 from integration_tests.local.harness import (
+    BACKUP_ROLE_ARN,
     FUNCTION_NAME,
     POST_DEPLOY_ROLE_ARN,
     REGION,
@@ -322,3 +326,211 @@ def test_a_server_error_is_retried_and_the_token_starts_one_job(
     starts = local_stage.standin.requests(keys.access_key_id, "StartBackupJob")
     assert [r["status"] for r in starts] == [500, 200, 200]
     assert {r["params"]["IdempotencyToken"] for r in starts} == {request_.idempotency_token}
+
+
+def started_job_id(line: str) -> str:
+    match = re.match(r"^\[backup\] started job (\S+) ", line)
+    assert match, line
+    return match[1]
+
+
+def one_line(error: BaseException) -> str:
+    message = str(error)
+    assert "\n" not in message, message
+    return message
+
+
+# name -> (the raw body DescribeBackupJob answers with, its content type, what the error says);
+# "{job}" is replaced by the job's id. Shapes from the API reference: DescribeBackupJob's
+# output has BackupJobId and State.
+UNUSABLE_ANSWERS = {
+    "no-state": ('{"BackupJobId": "{job}"}', "application/json", "it has no State"),
+    "no-job-id": ('{"State": "RUNNING"}', "application/json", "it has no BackupJobId"),
+    "another-job": (
+        '{"BackupJobId": "OTHER-JOB", "State": "COMPLETED"}',
+        "application/json",
+        "it describes job OTHER-JOB instead",
+    ),
+    "state-not-text": ('{"BackupJobId": "{job}", "State": 5}', "application/json", "no State"),
+    # botocore itself fails on these (TypeError, AttributeError): measured with botocore 1.44.
+    "json-null": ("null", "application/json", "botocore could not read it (TypeError: "),
+    "json-list": ("[]", "application/json", "botocore could not read it (AttributeError: "),
+    # An HTML page with HTTP 200 (e.g. a captive proxy): botocore returns no fields at all.
+    "html-page": (
+        "<html><body><h1>502 Bad Gateway</h1></body></html>",
+        "text/html",
+        "it has no BackupJobId (HTTP 200, Content-Type text/html, request id ",
+    ),
+}
+
+
+@pytest.mark.parametrize("answer", UNUSABLE_ANSWERS.values(), ids=UNUSABLE_ANSWERS.keys())
+def test_an_unusable_describe_answer_fails_in_one_line_naming_the_job(
+    local_stage: LocalStage,
+    keys: Keys,
+    backup: Any,
+    request_: BackupRequest,
+    answer: tuple[str, str, str],
+) -> None:
+    body, content_type, says = answer
+    lines: list[str] = []
+
+    def progress(line: str) -> None:
+        # The start line, then one per poll: the second poll gets the unusable answer.
+        lines.append(line)
+        if len(lines) == 2:
+            local_stage.standin.inject_answer(
+                "DescribeBackupJob",
+                body.replace("{job}", started_job_id(lines[0])),
+                content_type=content_type,
+                principal=keys.access_key_id,
+            )
+
+    with pytest.raises(BackupJobPollError) as raised:
+        run_backup_job(backup, request_, FAST, progress)
+    message = one_line(raised.value)
+    job_id = started_job_id(lines[0])
+    assert message.startswith(f"DescribeBackupJob of backup job {job_id} failed after "), message
+    assert "(last state: CREATED): unusable answer: " in message, message
+    assert says in message, message
+
+
+def test_an_unusable_start_answer_fails_the_start_in_one_line(
+    local_stage: LocalStage, keys: Keys, backup: Any, request_: BackupRequest
+) -> None:
+    local_stage.standin.inject_answer("StartBackupJob", "null", principal=keys.access_key_id)
+    with pytest.raises(BackupJobStartError) as raised:
+        run_backup_job(backup, request_, FAST, lambda line: None)
+    assert one_line(raised.value).startswith(
+        "StartBackupJob failed: unusable answer: botocore could not read it (TypeError: "
+    )
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), 0.0, -1.0])
+@pytest.mark.parametrize("field_", ["timeout_seconds", "initial_seconds", "call_seconds"])
+def test_a_poll_refuses_bounds_that_are_not_finite_and_positive(value: float, field_: str) -> None:
+    with pytest.raises(ValueError, match=r"must be a finite number above 0, not "):
+        Polling(**{"timeout_seconds": 5.0, field_: value})
+
+
+# A DescribeBackupJob answer is ~700 bytes: dripped a byte every 50 ms it takes ~35 s, each
+# byte well inside botocore's 10 s read timeout.
+DRIP_SECONDS = 0.05
+DRIPPING = Polling(timeout_seconds=0.5, initial_seconds=0.05, max_seconds=0.2, call_seconds=1.0)
+
+
+def test_a_dripped_describe_answer_cannot_hold_the_poll_past_its_bound(
+    local_stage: LocalStage, keys: Keys, backup: Any, request_: BackupRequest
+) -> None:
+    local_stage.standin.inject_drip("DescribeBackupJob", DRIP_SECONDS, principal=keys.access_key_id)
+    lines: list[str] = []
+    started = time.monotonic()
+    with pytest.raises(BackupJobPollError) as raised:
+        run_backup_job(backup, request_, DRIPPING, lines.append)
+    seconds = time.monotonic() - started
+    # The promise: at most the bound plus one call's budget after the start, whatever the
+    # server does; here the first look's budget (1 s) runs out first.
+    assert 1.0 <= seconds < DRIPPING.timeout_seconds + DRIPPING.call_seconds + SLACK, seconds
+    job_id = started_job_id(lines[0])
+    assert re.fullmatch(
+        rf"DescribeBackupJob of backup job {job_id} failed after [\d.]+ s \(last state: no "
+        r"state yet\): no answer within 1\.0 s \(the call was abandoned\)",
+        one_line(raised.value),
+    ), raised.value
+    # Waiting for the answer shows progress too.
+    assert any(" DescribeBackupJob has not answered for " in line for line in lines), lines
+
+
+def test_a_dripped_start_answer_fails_the_start_at_its_budget(
+    local_stage: LocalStage, keys: Keys, backup: Any, request_: BackupRequest
+) -> None:
+    local_stage.standin.inject_drip("StartBackupJob", DRIP_SECONDS, principal=keys.access_key_id)
+    started = time.monotonic()
+    with pytest.raises(BackupJobStartError) as raised:
+        run_backup_job(backup, request_, DRIPPING, lambda line: None)
+    assert time.monotonic() - started < DRIPPING.call_seconds + SLACK
+    assert one_line(raised.value) == (
+        "StartBackupJob failed: no answer within 1.0 s (the call was abandoned); a job may "
+        f"have been started (IdempotencyToken {request_.idempotency_token})"
+    )
+
+
+def test_a_job_started_while_a_plan_job_holds_the_table_expires(
+    local_stage: LocalStage, keys: Keys, backup: Any, target: Target, request_: BackupRequest
+) -> None:
+    """The collision the wait below avoids, as the stand-in models it: one backup job per
+    resource, and the one that cannot start in its window ends EXPIRED."""
+    local_stage.standin.add_plan_job(
+        target.table_arn, VAULT_NAME, BACKUP_ROLE_ARN, principal=keys.access_key_id, listings=99
+    )
+    job_id = start_backup_job(backup, request_)
+    with pytest.raises(BackupJobFailedError) as raised:
+        wait_for_backup_job(backup, job_id, FAST, lambda line: None)
+    assert raised.value.status.state == "EXPIRED"
+    assert str(raised.value).endswith(
+        ": Backup job failed because there was a running job for the same resource."
+    )
+
+
+def test_the_job_starts_only_once_no_other_job_of_the_table_is_active(
+    local_stage: LocalStage, keys: Keys, backup: Any, target: Target, request_: BackupRequest
+) -> None:
+    plan_job = local_stage.standin.add_plan_job(
+        target.table_arn, VAULT_NAME, BACKUP_ROLE_ARN, principal=keys.access_key_id, listings=2
+    )
+    lines: list[str] = []
+    status = run_backup_job(backup, request_, FAST, lines.append)
+    assert status.state == "COMPLETED"
+    waiting = [line for line in lines if line.startswith("[backup] waiting: ")]
+    assert len(waiting) == 2, lines
+    # The other job named, and told apart from the release's: a plan's, not on demand.
+    assert (
+        f"has active backup jobs: {plan_job} (RUNNING, plan standin-snapshot-plan)" in (waiting[0])
+    )
+    records = local_stage.standin.requests(keys.access_key_id)
+    [start] = [i for i, r in enumerate(records) if r["operation"] == "StartBackupJob"]
+    lists = [r for r in records[:start] if r["operation"] == "ListBackupJobs"]
+    # One query per active state per look, each for this table; the last look found none.
+    assert {r["params"]["query"]["state"] for r in lists} == {
+        "CREATED",
+        "PENDING",
+        "RUNNING",
+        "ABORTING",
+    }
+    assert {r["params"]["query"]["resourceArn"] for r in lists} == {target.table_arn}
+    assert len(lists) == 3 * 4
+
+
+def test_a_table_still_busy_at_the_bound_fails_without_starting_a_job(
+    local_stage: LocalStage, keys: Keys, backup: Any, target: Target, request_: BackupRequest
+) -> None:
+    plan_job = local_stage.standin.add_plan_job(
+        target.table_arn,
+        VAULT_NAME,
+        BACKUP_ROLE_ARN,
+        principal=keys.access_key_id,
+        state="CREATED",
+        listings=1000,
+    )
+    bound = Polling(timeout_seconds=0.5, initial_seconds=0.05, max_seconds=0.2)
+    started = time.monotonic()
+    with pytest.raises(BackupTableBusyError) as raised:
+        run_backup_job(backup, request_, bound, lambda line: None)
+    assert 0.5 <= time.monotonic() - started < 0.5 + 3 * SLACK
+    assert re.fullmatch(
+        rf"{re.escape(target.table_arn)} still had active backup jobs after [\d.]+ s, past the "
+        rf"0\.5 s bound: {plan_job} \(CREATED, plan standin-snapshot-plan\); no job was "
+        r"started \(AWS Backup runs one backup job per resource at a time\)",
+        one_line(raised.value),
+    ), raised.value
+    assert not local_stage.standin.requests(keys.access_key_id, "StartBackupJob")
+
+
+def test_an_unusable_listing_fails_naming_the_table(
+    local_stage: LocalStage, keys: Keys, backup: Any, target: Target, request_: BackupRequest
+) -> None:
+    local_stage.standin.inject_answer("ListBackupJobs", "null", principal=keys.access_key_id)
+    with pytest.raises(BackupTableCheckError) as raised:
+        run_backup_job(backup, request_, FAST, lambda line: None)
+    assert one_line(raised.value).startswith(f"ListBackupJobs of {target.table_arn} failed after ")
+    assert ": unusable answer: botocore could not read it (TypeError: " in str(raised.value)

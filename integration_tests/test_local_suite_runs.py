@@ -16,23 +16,52 @@ from dataclasses import dataclass
 
 import pytest
 
+from integration_tests.health import invoke_health_check
 from integration_tests.local import post_deploy_packages
-from integration_tests.local.harness import LOCAL_POLL, POST_DEPLOY_ROLE_ARN, LocalStage
+from integration_tests.local.harness import (
+    BACKUP_ROLE_ARN,
+    BACKUP_TEST_ROLE_ARN,
+    FUNCTION_NAME,
+    LOCAL_POLL,
+    POST_DEPLOY_ROLE_ARN,
+    VAULT_NAME,
+    LocalStage,
+)
+from integration_tests.local.moto import create_stacks
+from integration_tests.local.processes import free_port
 from integration_tests.local.suite_run import RunningSuite, SuiteRun
-from integration_tests.standin import Keys, StandinClient
+from integration_tests.standin import Keys
 
 SMOKE = "test_health_check_reports_every_component_healthy"
 BACKUP = "test_on_demand_backup_of_the_table_completes"
 JOB_ID = r"[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}"
 WHOLE_SUITE, BACKUP_ONLY = ["integration_tests"], ["integration_tests/test_backup.py"]
+SMOKE_ONLY = ["integration_tests/test_smoke.py"]
+# A function whose database never answers (its port has no listener): never healthy.
+UNREADY_FUNCTION = f"{FUNCTION_NAME}-unready"
+# A stage whose config says testOnRelease false, as its Service stack's output says.
+QUIET_STAGE = "Quiet"
+
+
+def _register_unready_function(stage: LocalStage, principal: str) -> None:
+    stage.register_function(UNREADY_FUNCTION, DB_PORT=str(free_port()))
+    # Warm now: a cold start while every run starts at once would use up the short bound.
+    invoke_health_check(stage.lambda_client(), UNREADY_FUNCTION)
+
+
+def _plan_job_running(stage: LocalStage, principal: str) -> None:
+    """The table's plan job, active for the next two listings of it."""
+    stage.standin.add_plan_job(
+        stage.moto.table_arn, VAULT_NAME, BACKUP_ROLE_ARN, principal=principal, listings=2
+    )
 
 
 @dataclass(frozen=True)
 class Scenario:
     args: list[str]
     env: dict[str, str]  # on top of the pipeline's environment for this stage
-    prepare: Callable[[StandinClient, str], None] = lambda standin, principal: None
-    developer: bool = False  # --target Standin with the developer's own key, not DR_TARGET=env
+    prepare: Callable[[LocalStage, str], None] = lambda stage, principal: None
+    developer: bool = False  # --target <stage> with the developer's own key, not DR_TARGET=env
 
 
 SCENARIOS = {
@@ -41,7 +70,7 @@ SCENARIOS = {
     "job-failed": Scenario(
         BACKUP_ONLY,
         {},
-        lambda s, p: s.script_next_job(
+        lambda s, p: s.standin.script_next_job(
             "FAILED", 2, "Insufficient privileges to perform this action.", p
         ),
     ),
@@ -49,12 +78,12 @@ SCENARIOS = {
     "stuck": Scenario(
         BACKUP_ONLY,
         {"BACKUP_TIMEOUT_SECONDS": "1"},
-        lambda s, p: s.script_next_job("RUNNING", principal=p),
+        lambda s, p: s.standin.script_next_job("RUNNING", principal=p),
     ),
     "access-denied": Scenario(
         BACKUP_ONLY,
         {},
-        lambda s, p: s.inject_fault(
+        lambda s, p: s.standin.inject_fault(
             "StartBackupJob",
             "AccessDeniedException",
             "User is not authorized to perform: backup:StartBackupJob",
@@ -65,7 +94,7 @@ SCENARIOS = {
     "describe-expired": Scenario(
         BACKUP_ONLY,
         {},
-        lambda s, p: s.inject_fault(
+        lambda s, p: s.standin.inject_fault(
             "DescribeBackupJob",
             "ExpiredTokenException",
             "The security token included in the request is expired",
@@ -76,12 +105,36 @@ SCENARIOS = {
     "throttled": Scenario(
         BACKUP_ONLY,
         {},
-        lambda s, p: s.inject_fault(
+        lambda s, p: s.standin.inject_fault(
             "StartBackupJob", "ThrottlingException", "Rate exceeded", count=2, principal=p
         ),
     ),
     "not-selected": Scenario(WHOLE_SUITE, {"BACKUP_TEST": "false"}),
     "bad-contract": Scenario(WHOLE_SUITE, {"TABLE_ARN": "", "BACKUP_TEST": "maybe"}),
+    "describe-null": Scenario(
+        BACKUP_ONLY,
+        {},
+        lambda s, p: s.standin.inject_answer("DescribeBackupJob", "null", principal=p),
+    ),
+    # The table's hourly plan job is running when the release's backup test begins.
+    "plan-job": Scenario(BACKUP_ONLY, {}, _plan_job_running),
+    "smoke-unready": Scenario(
+        SMOKE_ONLY,
+        {
+            "HEALTH_CHECK_FUNCTION_NAME": UNREADY_FUNCTION,
+            "SMOKE_TIMEOUT_SECONDS": "4",
+            "SMOKE_POLL_SECONDS": "0.5",
+        },
+        _register_unready_function,
+    ),
+    "bound-nan": Scenario(WHOLE_SUITE, {"BACKUP_TIMEOUT_SECONDS": "nan"}),
+    "developer-bound-inf": Scenario(
+        ["integration_tests", "--target", "Standin", "--backup-timeout-seconds", "inf"],
+        {},
+        developer=True,
+    ),
+    # A developer's run takes the stage's own word: its output says no backup job.
+    "developer-quiet": Scenario(["integration_tests", "--target", QUIET_STAGE], {}, developer=True),
 }
 
 
@@ -100,6 +153,23 @@ def runs(
 ) -> Iterator[dict[str, Run]]:
     standin = local_stage.standin
     standin.reset()
+    create_stacks(
+        local_stage.moto,
+        QUIET_STAGE,
+        {
+            "Data": {
+                "TableArn": local_stage.moto.table_arn,
+                "BackupVaultName": VAULT_NAME,
+                "BackupRoleArn": BACKUP_ROLE_ARN,
+                "BackupTestRoleArn": BACKUP_TEST_ROLE_ARN,
+            },
+            "Service": {
+                "HealthCheckFunctionName": FUNCTION_NAME,
+                "PostDeployRoleArn": POST_DEPLOY_ROLE_ARN,
+                "BackupTestOnRelease": "false",
+            },
+        },
+    )
     started: dict[str, tuple[RunningSuite, Keys]] = {}
     try:
         for name, scenario in SCENARIOS.items():
@@ -109,7 +179,7 @@ def runs(
             else:
                 keys = standin.new_keys()
                 env = {**local_stage.post_deploy_env(keys), **scenario.env}
-            scenario.prepare(standin, keys.access_key_id)
+            scenario.prepare(local_stage, keys.access_key_id)
             junit = tmp_path_factory.mktemp(name) / "junit.xml"
             # The pipeline's runs get only what its post-deploy step installs.
             suite = RunningSuite(env, scenario.args, junit, post_deploy=not scenario.developer)
@@ -142,6 +212,7 @@ def test_the_pipeline_run_passes_with_every_call_signed_by_the_assumed_role(
     ]
     assert {str(r["operation"]) for r in calls} == {
         "Invoke",
+        "ListBackupJobs",
         "StartBackupJob",
         "DescribeBackupJob",
     }
@@ -239,6 +310,11 @@ def test_a_developer_run_reads_the_stacks_and_the_vault_lock_with_own_credential
             r"StartBackupJob failed: AccessDeniedException: User is not authorized to perform: "
             r"backup:StartBackupJob",
         ),
+        (
+            "describe-null",
+            rf"DescribeBackupJob of backup job {JOB_ID} failed after [\d.]+ s \(last state: "
+            r"no state yet\): unusable answer: botocore could not read it \(TypeError: ",
+        ),
     ],
 )
 def test_the_backup_test_fails_with_the_reason(
@@ -304,3 +380,84 @@ def test_an_incomplete_contract_is_a_usage_error_naming_what_is_missing(
     run = runs["bad-contract"]
     assert run.result.returncode == 4, run.result.output
     assert "DR_TARGET=env needs these environment variables: TABLE_ARN" in run.result.output
+
+
+def test_the_backup_job_waits_for_the_tables_plan_job_and_tells_them_apart(
+    runs: dict[str, Run], local_stage: LocalStage
+) -> None:
+    run = runs["plan-job"]
+    assert run.outcomes() == {BACKUP: "passed"}, run.result.output
+    waits = re.findall(
+        rf"^\[backup\] waiting: {re.escape(local_stage.moto.table_arn)} has active backup "
+        rf"jobs: ({JOB_ID}) \(RUNNING, plan standin-snapshot-plan\) \(elapsed [\d.]+ s of 30 s\)$",
+        run.result.output,
+        re.MULTILINE,
+    )
+    assert len(waits) == 2, run.result.output
+    records = local_stage.standin.requests(run.keys.access_key_id)
+    operations = [r["operation"] for r in records if r["operation"] != "AssumeRole"]
+    first_start = operations.index("StartBackupJob")
+    # Three looks (busy, busy, free) of four queries each, all before the start.
+    assert operations[:first_start] == ["ListBackupJobs"] * 12
+    [start] = [r for r in records if r["operation"] == "StartBackupJob"]
+    assert start["params"]["IamRoleArn"] == BACKUP_TEST_ROLE_ARN  # the release's own role
+
+
+def test_the_smoke_test_asks_again_until_its_bound_and_fails_with_the_last_report(
+    runs: dict[str, Run],
+) -> None:
+    run = runs["smoke-unready"]
+    assert run.result.returncode == 1, run.result.output
+    case = run.result.cases[SMOKE]
+    assert case.outcome == "failed"
+    match = re.search(
+        rf"{re.escape(UNREADY_FUNCTION)} is not healthy after (\d+) attempts in ([\d.]+) s "
+        r"\(bound 4 s\); the last report:\n  (.*)",
+        case.message,
+        re.DOTALL,
+    )
+    assert match, case.message
+    attempts, seconds, report = int(match[1]), float(match[2]), match[3]
+    assert attempts >= 2, case.message  # asked again, every 0.5 s
+    # The last attempt is made at the bound; a warm one takes well under a second here.
+    assert 4.0 <= seconds < 4.0 + 3.0, case.message
+    assert "database_writer: " in report and "database_reader: " in report
+    # Each attempt printed live, with its elapsed time.
+    lines = re.findall(
+        r"^\[health\] attempt (\d+): unhealthy: .* \(elapsed [\d.]+ s of 4 s\)$",
+        run.result.output,
+        re.MULTILINE,
+    )
+    assert [int(n) for n in lines] == list(range(1, attempts + 1)), run.result.output
+
+
+@pytest.mark.parametrize(
+    ("scenario", "line"),
+    [
+        ("bound-nan", "ERROR: BACKUP_TIMEOUT_SECONDS must be a finite number above 0, not 'nan'"),
+        (
+            "developer-bound-inf",
+            "ERROR: --backup-timeout-seconds must be a finite number above 0, not inf",
+        ),
+    ],
+)
+def test_a_bound_that_is_not_finite_and_positive_stops_the_run_before_any_test(
+    runs: dict[str, Run], scenario: str, line: str
+) -> None:
+    run = runs[scenario]
+    assert run.result.returncode == 4, run.result.output
+    assert run.result.output.strip().splitlines() == [line], run.result.output
+    assert not run.result.cases
+
+
+def test_a_developer_run_takes_the_stages_own_word_on_the_backup_job(
+    runs: dict[str, Run],
+) -> None:
+    run = runs["developer-quiet"]
+    assert run.result.returncode == 0, run.result.output
+    assert run.outcomes() == {SMOKE: "passed", BACKUP: "skipped"}
+    reason = (
+        f"backup job test not selected for stage {QUIET_STAGE} "
+        f"({QUIET_STAGE}-Service output BackupTestOnRelease=false)"
+    )
+    assert reason in run.result.cases[BACKUP].message

@@ -82,7 +82,8 @@ class PostDeployTests(Construct):
                 "HEALTH_CHECK_FUNCTION_NAME": outputs.health_check_function_name,
                 "TABLE_ARN": outputs.table_arn,
                 "BACKUP_VAULT_NAME": outputs.backup_vault_name,
-                "BACKUP_ROLE_ARN": outputs.backup_role_arn,
+                # The role the release's job runs as: its own, whose events no alarm counts.
+                "BACKUP_ROLE_ARN": outputs.backup_test_role_arn,
                 "POST_DEPLOY_ROLE_ARN": outputs.post_deploy_role_arn,
             },
             partial_build_spec=codebuild.BuildSpec.from_object(

@@ -30,6 +30,8 @@ class StageOutputs:
     topic_arn: CfnOutput
     dashboard_name: CfnOutput
     post_deploy_role_arn: CfnOutput
+    backup_test_role_arn: CfnOutput
+    backup_test_on_release: CfnOutput
 
 
 class DrStage(Stage):
@@ -103,5 +105,17 @@ class DrStage(Stage):
                 "PostDeployRoleArn",
                 service.post_deploy.role.role_arn,
                 "Role the post-deploy tests assume",
+            ),
+            backup_test_role_arn=output(
+                data,
+                "BackupTestRoleArn",
+                data.backup.release_test_role.role_arn,
+                "Role for the release proof's backup jobs (alarms ignore them)",
+            ),
+            backup_test_on_release=output(
+                service,
+                "BackupTestOnRelease",
+                "true" if self.config.backup.test_on_release else "false",
+                "Whether the release proof runs a backup job (config backup.testOnRelease)",
             ),
         )

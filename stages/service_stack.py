@@ -48,7 +48,11 @@ class ServiceStack(DrStack):
             stage_name=config.name,
         )
         self.backup_events = BackupEvents(
-            self, "BackupEvents", vault=data.backup.vault, topic=topic
+            self,
+            "BackupEvents",
+            vault=data.backup.vault,
+            topic=topic,
+            release_test_role=data.backup.release_test_role,
         )
         self.alarms = Alarms(
             self,

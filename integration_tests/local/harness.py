@@ -39,7 +39,8 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"
 FUNCTION_NAME = f"{STAGE}-Service-HealthCheckFunction"
 VAULT_NAME = f"{STAGE}DataBackupVault"
-BACKUP_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{STAGE}-Data-BackupRole"
+BACKUP_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{STAGE}-Data-BackupRole"  # the plans' jobs
+BACKUP_TEST_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{STAGE}-Data-BackupTestRole"  # the release's
 POST_DEPLOY_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/dr-release-{STAGE}-post-deploy-test"
 # Like prod's example vault lock, so the suite's retention must satisfy a lock locally too.
 VAULT_MIN_RETENTION_DAYS, VAULT_MAX_RETENTION_DAYS = 7, 35
@@ -86,7 +87,7 @@ class LocalStage:
             "HEALTH_CHECK_FUNCTION_NAME": self.function.name,
             "TABLE_ARN": self.moto.table_arn,
             "BACKUP_VAULT_NAME": VAULT_NAME,
-            "BACKUP_ROLE_ARN": BACKUP_ROLE_ARN,
+            "BACKUP_ROLE_ARN": BACKUP_TEST_ROLE_ARN,
             "BACKUP_TEST": "true",
             "BACKUP_RETENTION_DAYS": str(VAULT_MIN_RETENTION_DAYS),
             "BACKUP_TIMEOUT_SECONDS": "30",
@@ -213,10 +214,12 @@ def local_stage(cdk_out: Path = DEFAULT_CDK_OUT) -> Iterator[LocalStage]:
                     "TableArn": moto_stage.table_arn,
                     "BackupVaultName": VAULT_NAME,
                     "BackupRoleArn": BACKUP_ROLE_ARN,
+                    "BackupTestRoleArn": BACKUP_TEST_ROLE_ARN,
                 },
                 "Service": {
                     "HealthCheckFunctionName": FUNCTION_NAME,
                     "PostDeployRoleArn": POST_DEPLOY_ROLE_ARN,
+                    "BackupTestOnRelease": "true",
                 },
             },
         )

@@ -4,11 +4,13 @@ moto has no AWS Backup jobs, and runs Lambda code only in Docker. This one small
 answers, after botocore's service models and the AWS API reference:
 
 - AWS Backup (rest-json): StartBackupJob (PUT /backup-jobs), DescribeBackupJob
-  (GET /backup-jobs/{id}), DescribeBackupVault (GET /backup-vaults/{name}). Jobs go CREATED ->
-  RUNNING -> COMPLETED, or as scripted: through PENDING, to FAILED/ABORTED (through
-  ABORTING)/EXPIRED/PARTIAL with a StatusMessage, or stuck CREATED or RUNNING. A vault lock
-  fails jobs whose DeleteAfterDays is outside its retention.
-  The IdempotencyToken makes a retried StartBackupJob return the same job.
+  (GET /backup-jobs/{id}), ListBackupJobs (GET /backup-jobs/), DescribeBackupVault
+  (GET /backup-vaults/{name}). Jobs go CREATED -> RUNNING -> COMPLETED, or as scripted:
+  through PENDING, to FAILED/ABORTED (through ABORTING)/EXPIRED/PARTIAL with a StatusMessage,
+  or stuck CREATED or RUNNING. A vault lock fails jobs whose DeleteAfterDays is outside its
+  retention. The IdempotencyToken makes a retried StartBackupJob return the same job. One
+  backup job per resource at a time: a job started while a plan's job of the same resource is
+  active (added through the control API) waits CREATED, then ends EXPIRED.
 - STS (query, XML): AssumeRole of registered roles, issuing temporary credentials.
 - Lambda (rest-json): Invoke runs the synthesized function's handler in a warm worker
   process per function, and answers FunctionError/X-Amz-Function-Error for unhandled errors.
@@ -19,9 +21,10 @@ which credentials signed each call. Errors use each protocol's wire format (rest
 status, `x-amzn-ErrorType` header, JSON `Message`; query: XML `ErrorResponse`), so botocore
 raises the same ClientError codes it would against AWS and retries what it would retry.
 
-A control API under /_standin/ (see control.py) scripts the next job's outcome, injects API
-errors on the next N calls of an operation, registers functions, keys, roles and vaults, and
-returns the record of requests (who called what, signed with which key).
+A control API under /_standin/ (see control.py) scripts the next job's outcome, adds a plan's
+job, injects API errors, unusable answers (a raw body: JSON null, an HTML page) or answers
+dripped a byte at a time on the next N calls of an operation, registers functions, keys,
+roles and vaults, and returns the record of requests (who called what, signed with which key).
 
 Point boto3 at it per service: AWS_ENDPOINT_URL_BACKUP, AWS_ENDPOINT_URL_STS and
 AWS_ENDPOINT_URL_LAMBDA; AWS_ENDPOINT_URL (moto) serves everything else.

@@ -1,5 +1,5 @@
-"""AWS Backup stand-in: vaults (with an optional vault lock), StartBackupJob, DescribeBackupJob
-and DescribeBackupVault, after botocore's model (backup/2018-11-15, rest-json).
+"""AWS Backup stand-in: vaults (with an optional vault lock), StartBackupJob, DescribeBackupJob,
+ListBackupJobs and DescribeBackupVault, after botocore's model (backup/2018-11-15, rest-json).
 
 A job's life is driven by how often it is described, not by wall time, so tests are exact:
 by default the first DescribeBackupJob says CREATED, later ones RUNNING, and the `polls`-th
@@ -10,6 +10,15 @@ after CREATED when the script asks (`pending`), and ABORTING on the poll before 
 (always, as AWS reports a job being stopped, unless that is the first poll). As in AWS, a
 vault lock fails a job whose DeleteAfterDays is outside the lock's [min, max] retention: the
 job is accepted, then FAILED with a StatusMessage (in the stand-in's own words).
+
+One backup job per resource at a time (AWS Backup's quota): a started job whose resource
+already has an active job (one created before it, e.g. a plan's hourly job added through the
+control API) stays CREATED while that one is active, and ends EXPIRED, with the StatusMessage
+of AWS's documented example event, once it has been described BLOCKED_POLLS_TO_EXPIRE times
+(its start window passing, in polls). A plan job is active until ListBackupJobs has shown it
+`listings` times, then COMPLETED. Jobs are scoped to the caller's principal (its base key):
+ListBackupJobs lists, and the one-job rule counts, only that principal's jobs, so scenarios
+running at the same time on the one local table do not see each other's jobs.
 """
 
 from __future__ import annotations
@@ -20,12 +29,18 @@ import time
 import uuid
 from collections import deque
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from integration_tests.standin.auth import ACCOUNT_ID, Caller
 from integration_tests.standin.protocol import AwsError, Request, Response, json_response
 
 TERMINAL_STATES = ("COMPLETED", "FAILED", "ABORTED", "EXPIRED", "PARTIAL")
+ALL_STATES = ("CREATED", "PENDING", "RUNNING", "ABORTING", *TERMINAL_STATES)  # BackupJobState
+ACTIVE_STATES = ("CREATED", "PENDING", "RUNNING", "ABORTING")
+BLOCKED_POLLS_TO_EXPIRE = 3
+# The StatusMessage of AWS's example EXPIRED event (AWS Backup developer guide, EventBridge).
+RESOURCE_BUSY_MESSAGE = "Backup job failed because there was a running job for the same resource."
 STUCK_STATES = ("CREATED", "RUNNING")  # a script ending in one never leaves it
 SCRIPTABLE_OUTCOMES = (*TERMINAL_STATES, *STUCK_STATES)
 _DEFAULT_MESSAGES = {
@@ -37,6 +52,7 @@ _DEFAULT_MESSAGES = {
 _STUCK_PERCENT = "37.0"
 _RESOURCE_TYPES = {"dynamodb": "DynamoDB", "rds": "Aurora", "s3": "S3"}
 _JOB_PATH = re.compile(r"^/backup-jobs/([^/]+)$")
+_JOBS_PATH = ("/backup-jobs/", "/backup-jobs")  # ListBackupJobs (the model says the first)
 _VAULT_PATH = re.compile(r"^/backup-vaults/([^/]+)$")
 
 
@@ -94,6 +110,15 @@ class Vault:
         return None
 
 
+@dataclass(frozen=True)
+class PlanRun:
+    """What makes a job a plan's: its CreatedBy, and how long it stays active."""
+
+    plan_id: str
+    state: str  # CREATED or RUNNING while active
+    listings: int  # active until ListBackupJobs has shown it this many times
+
+
 @dataclass
 class Job:
     id: str
@@ -105,13 +130,38 @@ class Job:
     recovery_point_arn: str
     polls: int = 0
     completed: float | None = None
+    plan: PlanRun | None = None
+    listed: int = 0
+    blocked_polls: int = 0
+    ended: tuple[str, str] | None = None  # (state, StatusMessage) set by the one-job rule
 
     @property
     def state(self) -> str:
+        if self.ended:
+            return self.ended[0]
+        if self.plan:
+            return self.plan.state if self.listed < self.plan.listings else "COMPLETED"
+        if self.polls == 0:
+            return "CREATED"
         return self.script.state_at(self.polls)
 
-    def describe(self) -> dict[str, Any]:
-        self.polls += 1
+    @property
+    def active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+    def describe(self, *, blocked: bool = False) -> dict[str, Any]:
+        """The answer to DescribeBackupJob, which advances a started job's script unless
+        another job holds the resource (`blocked`)."""
+        if blocked and self.ended is None:
+            self.blocked_polls += 1
+            if self.blocked_polls >= BLOCKED_POLLS_TO_EXPIRE:
+                self.ended = ("EXPIRED", RESOURCE_BUSY_MESSAGE)
+        elif self.plan is None and self.ended is None:
+            self.polls += 1
+        return self.body()
+
+    def body(self) -> dict[str, Any]:
+        """The job's fields, in the model's BackupJob / DescribeBackupJobOutput shape."""
         state = self.state
         if state in TERMINAL_STATES and self.completed is None:
             self.completed = time.time()
@@ -133,24 +183,46 @@ class Job:
             "PercentDone": self._percent(state),
             "IsParent": False,
         }
+        if self.plan:
+            plan_arn = self.vault.arn.replace(
+                f"backup-vault:{self.vault.name}", f"backup-plan:{self.plan.plan_id}"
+            )
+            body["CreatedBy"] = {
+                "BackupPlanId": self.plan.plan_id,
+                "BackupPlanArn": plan_arn,
+                "BackupPlanVersion": "c3RhbmQtaW4",
+                "BackupRuleId": "standin-hourly-rule",
+            }
         if lifecycle := self.request.get("Lifecycle"):
             body["RecoveryPointLifecycle"] = lifecycle
         if state in TERMINAL_STATES:
             body["CompletionDate"] = self.completed
         if state in ("COMPLETED", "PARTIAL"):
             body["BackupSizeInBytes"] = body["BytesTransferred"] = 1024
-        if state in _DEFAULT_MESSAGES:  # an unsuccessful end
+        if self.ended:
+            body["StatusMessage"] = self.ended[1]
+        elif state in _DEFAULT_MESSAGES:  # an unsuccessful end
             body["StatusMessage"] = self.script.message or _DEFAULT_MESSAGES[state]
         return body
 
     def _percent(self, state: str) -> str:
         if state == "COMPLETED":
             return "100.0"
-        if state in ("CREATED", "PENDING"):
+        if state in ("CREATED", "PENDING") or self.ended:
             return "0.0"
-        if self.script.outcome == "RUNNING":
+        if self.plan or self.script.outcome == "RUNNING":
             return _STUCK_PERCENT
         return f"{min(99.0, 100.0 * self.polls / max(self.script.polls, 1)):.1f}"
+
+
+def _timestamp(value: str | None) -> float | None:
+    """A querystring timestamp as botocore sends it (ISO 8601), or None."""
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        raise AwsError("InvalidParameterValueException", f"Invalid timestamp: {value}") from None
 
 
 def _resource_type(arn: str) -> str:
@@ -197,6 +269,8 @@ class BackupService:
     def operation(request: Request) -> str | None:
         if request.method == "PUT" and request.path == "/backup-jobs":
             return "StartBackupJob"
+        if request.method == "GET" and request.path in _JOBS_PATH:
+            return "ListBackupJobs"
         if request.method == "GET" and _JOB_PATH.match(request.path):
             return "DescribeBackupJob"
         if request.method == "GET" and _VAULT_PATH.match(request.path):
@@ -210,7 +284,10 @@ class BackupService:
             if operation == "DescribeBackupJob":
                 match = _JOB_PATH.match(request.path)
                 assert match is not None
-                return json_response(self._job(match[1]).describe())
+                job = self._job(match[1])
+                return json_response(job.describe(blocked=self._held_by_another(job)))
+            if operation == "ListBackupJobs":
+                return json_response(self._list(request.query, caller))
             match = _VAULT_PATH.match(request.path)
             assert match is not None
             return json_response(self._describe_vault(match[1]))
@@ -275,6 +352,88 @@ class BackupService:
                 self._scripts.remove(entry)
                 return entry[1]
         return JobScript()
+
+    def add_plan_job(
+        self,
+        *,
+        resource_arn: str,
+        vault_name: str,
+        iam_role_arn: str,
+        plan: PlanRun,
+        principal: str,
+    ) -> str:
+        """A plan's scheduled job of the resource, already active (control API)."""
+        if plan.state not in ("CREATED", "RUNNING"):
+            raise ValueError("a plan job starts CREATED or RUNNING")
+        with self._lock:
+            vault = self._vaults[vault_name]
+            job = Job(
+                id=str(uuid.uuid4()).upper(),
+                vault=vault,
+                request={
+                    "ResourceArn": resource_arn,
+                    "IamRoleArn": iam_role_arn,
+                    "StartWindowMinutes": 60,
+                },
+                principal=principal,
+                script=JobScript(),
+                created=time.time(),
+                recovery_point_arn=(
+                    f"arn:aws:backup:{self._region}:{ACCOUNT_ID}:recovery-point:{uuid.uuid4()}"
+                ),
+                plan=plan,
+            )
+            _resource_type(resource_arn)
+            self._jobs[job.id] = job
+        return job.id
+
+    def _held_by_another(self, job: Job) -> bool:
+        """Whether an earlier active job of the same resource (and principal) keeps `job` from
+        starting: AWS Backup runs one backup job per resource at a time."""
+        if job.plan or job.polls > 0 or job.ended:
+            return False
+        return any(
+            other is not job
+            and other.active
+            and other.created <= job.created
+            and other.principal == job.principal
+            and other.request["ResourceArn"] == job.request["ResourceArn"]
+            and (other.plan is not None or other.polls > 0)
+            for other in self._jobs.values()
+        )
+
+    def _list(self, query: dict[str, str], caller: Caller) -> dict[str, Any]:
+        """ListBackupJobs: the caller's jobs, filtered as the model's querystring says."""
+        state = query.get("state")
+        if state is not None and state not in ALL_STATES:
+            raise AwsError("InvalidParameterValueException", f"Invalid state: {state}")
+        after, before = (
+            _timestamp(query.get("createdAfter")),
+            _timestamp(query.get("createdBefore")),
+        )
+        size = int(query.get("maxResults", "1000"))
+        if not 1 <= size <= 1000:
+            raise AwsError("InvalidParameterValueException", "maxResults must be 1 to 1000")
+        matching = [
+            job
+            for job in sorted(self._jobs.values(), key=lambda job: job.created)
+            if job.principal == caller.credentials.principal
+            and query.get("resourceArn") in (None, job.request["ResourceArn"])
+            and state in (None, job.state)
+            and query.get("backupVaultName") in (None, job.vault.name)
+            and query.get("resourceType") in (None, _resource_type(job.request["ResourceArn"]))
+            and (after is None or job.created > after)
+            and (before is None or job.created < before)
+        ]
+        start = int(query.get("nextToken", "0"))
+        page = matching[start : start + size]
+        listed = [job.body() for job in page]
+        for job in page:
+            job.listed += 1
+        answer: dict[str, Any] = {"BackupJobs": listed}
+        if start + size < len(matching):
+            answer["NextToken"] = str(start + size)
+        return answer
 
     def _job(self, job_id: str) -> Job:
         job = self._jobs.get(job_id)

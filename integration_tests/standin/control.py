@@ -7,8 +7,12 @@
                                                 "max_retention_days"?}
     POST /_standin/backup/next-job             {"outcome", "polls"?, "message"?, "pending"?,
                                                 "principal"?}
+    POST /_standin/backup/plan-jobs            {"resource_arn", "vault_name", "iam_role_arn",
+                                                "plan_id", "state"?, "listings"?, "principal"}
+                                                -> {"job_id"}: a plan's job, already active
     POST /_standin/faults                      {"operation", "code", "message", "status"?,
-                                                "count"?, "principal"?, "crash"?}
+                                                "count"?, "principal"?, "crash"?, "body"?,
+                                                "content_type"?, "drip_seconds"?}
     GET  /_standin/requests[?principal=AKID]   the request records, oldest first
     POST /_standin/lambda/functions            register a function (FunctionConfig's fields)
     GET  /_standin/lambda/functions/NAME       its timings (cold imports, invocations)
@@ -28,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.error import HTTPError
 
-from integration_tests.standin.backup import JobScript
+from integration_tests.standin.backup import JobScript, PlanRun
 from integration_tests.standin.lambda_service import FunctionConfig, stats_json
 from integration_tests.standin.protocol import AwsError, Request, Response, json_response
 
@@ -44,7 +48,10 @@ _FUNCTIONS = CONTROL_PREFIX + "lambda/functions"
 class Fault:
     """The next `count` calls of `operation` (by `principal`, or anyone) fail with this error,
     or, with `crash`, raise an unexpected exception inside the stand-in, as a bug of its own
-    would (which it must answer, not drop)."""
+    would (which it must answer, not drop). With `body`, they are answered with that raw body
+    instead (HTTP `status`, `content_type`): an answer that is not what the API describes.
+    With `drip_seconds`, the call is served as usual (or with `body`), but its body is sent a
+    byte at a time, that many seconds apart."""
 
     operation: str
     code: str
@@ -53,6 +60,9 @@ class Fault:
     count: int = 1
     principal: str | None = None
     crash: bool = False
+    body: str | None = None
+    content_type: str = "application/json"
+    drip_seconds: float = 0.0
 
 
 def handle_control(standin: Standin, request: Request) -> Response:
@@ -65,7 +75,7 @@ def handle_control(standin: Standin, request: Request) -> Response:
         return json_response({"error": f"stand-in bug: {type(error).__name__}: {error}"}, 500)
 
 
-def _route(standin: Standin, request: Request) -> Any:  # noqa: PLR0911 (one branch per route)
+def _route(standin: Standin, request: Request) -> Any:  # noqa: PLR0911, PLR0912 (one branch per route)
     path, body = request.path, request.json() if request.method == "POST" else {}
     if path == CONTROL_PREFIX + "reset":
         standin.reset()
@@ -96,6 +106,17 @@ def _route(standin: Standin, request: Request) -> Any:  # noqa: PLR0911 (one bra
         )
         standin.backup.script_next_job(script, body.get("principal"))
         return {}
+    if path == CONTROL_PREFIX + "backup/plan-jobs":
+        job_id = standin.backup.add_plan_job(
+            resource_arn=body["resource_arn"],
+            vault_name=body["vault_name"],
+            iam_role_arn=body["iam_role_arn"],
+            plan=PlanRun(
+                body["plan_id"], body.get("state", "RUNNING"), int(body.get("listings", 1))
+            ),
+            principal=body["principal"],
+        )
+        return {"job_id": job_id}
     if path == CONTROL_PREFIX + "faults":
         standin.add_fault(Fault(**body))
         return {}
@@ -213,6 +234,73 @@ class StandinClient:
             "principal": principal,
         }
         self._call("POST", "faults", body)
+
+    def inject_answer(
+        self,
+        operation: str,
+        body: str,
+        *,
+        status: int = 200,
+        content_type: str = "application/json",
+        count: int = 1,
+        principal: str | None = None,
+    ) -> None:
+        """The next `count` calls of `operation` are answered with this raw body."""
+        fault = {
+            "operation": operation,
+            "code": "",
+            "message": f"answered with {body[:40]!r}",
+            "status": status,
+            "count": count,
+            "principal": principal,
+            "body": body,
+            "content_type": content_type,
+        }
+        self._call("POST", "faults", fault)
+
+    def inject_drip(
+        self,
+        operation: str,
+        seconds_per_byte: float,
+        *,
+        count: int = 1,
+        principal: str | None = None,
+    ) -> None:
+        """The next `count` calls of `operation` are served, but their answer's body is sent a
+        byte at a time, `seconds_per_byte` apart."""
+        fault = {
+            "operation": operation,
+            "code": "",
+            "message": f"dripped, {seconds_per_byte} s a byte",
+            "count": count,
+            "principal": principal,
+            "drip_seconds": seconds_per_byte,
+        }
+        self._call("POST", "faults", fault)
+
+    def add_plan_job(
+        self,
+        resource_arn: str,
+        vault_name: str,
+        iam_role_arn: str,
+        *,
+        principal: str,
+        plan_id: str = "standin-snapshot-plan",
+        state: str = "RUNNING",
+        listings: int = 1,
+    ) -> str:
+        """A plan's job of the resource, active until ListBackupJobs has shown it `listings`
+        times; its id."""
+        body = {
+            "resource_arn": resource_arn,
+            "vault_name": vault_name,
+            "iam_role_arn": iam_role_arn,
+            "plan_id": plan_id,
+            "state": state,
+            "listings": listings,
+            "principal": principal,
+        }
+        return str(self._call("POST", "backup/plan-jobs", body)["job_id"])
 
     def inject_crash(self, operation: str, *, count: int = 1, principal: str | None = None) -> None:
         """The next `count` calls of `operation` raise inside the stand-in, as its bug would."""

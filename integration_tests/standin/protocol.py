@@ -53,6 +53,8 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
     # Not sent: what the request record should also show (e.g. the key AssumeRole issued).
     record: dict[str, Any] = field(default_factory=dict)
+    # Above 0: the body is sent a byte at a time, this many seconds apart (a fault).
+    drip_seconds: float = 0.0
 
 
 def json_response(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

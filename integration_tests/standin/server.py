@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 
@@ -131,8 +132,15 @@ class Standin:
                 signature_verified=True,
                 params=_params(name, request),
             )
-            self._raise_fault(operation, creds.principal)
-            response = service.handle(operation, request, caller)
+            fault = self._take_fault(operation, creds.principal)
+            if fault is not None and fault.body is not None:
+                response = Response(
+                    fault.status, fault.body.encode(), {"Content-Type": fault.content_type}
+                )
+            else:
+                response = service.handle(operation, request, caller)
+            if fault is not None and fault.drip_seconds > 0:
+                response = replace(response, drip_seconds=fault.drip_seconds)
         except AwsError as error:
             response = render(error, request_id)
             record["error_code"] = error.code
@@ -154,7 +162,9 @@ class Standin:
         response.headers.setdefault("x-amzn-RequestId", request_id)
         return response
 
-    def _raise_fault(self, operation: str, principal: str) -> None:
+    def _take_fault(self, operation: str, principal: str) -> Fault | None:
+        """The fault this call meets, if any: an error or crash is raised here; an answer to
+        send instead, or a drip, is returned."""
         with self._lock:
             for fault in self._faults:
                 if fault.operation == operation and fault.principal in (None, principal):
@@ -163,7 +173,10 @@ class Standin:
                         self._faults.remove(fault)
                     if fault.crash:
                         raise RuntimeError(f"injected crash: {fault.message}")
-                    raise AwsError(fault.code, fault.message, fault.status)
+                    if fault.body is None and fault.drip_seconds <= 0:
+                        raise AwsError(fault.code, fault.message, fault.status)
+                    return fault
+        return None
 
 
 def _service_name(request: Request) -> str:
@@ -182,7 +195,7 @@ def _params(service: str, request: Request) -> dict[str, Any]:
         return {k: v for k, v in request.form().items() if k not in ("Action", "Version")}
     if service == "backup" and request.method == "PUT":
         return request.json()
-    return {"path": request.path}
+    return {"path": request.path, **({"query": request.query} if request.query else {})}
 
 
 class _Server(ThreadingHTTPServer):
@@ -210,7 +223,17 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()
-        self.wfile.write(response.body)
+        if response.drip_seconds <= 0:
+            self.wfile.write(response.body)
+            return
+        try:
+            for index in range(len(response.body)):
+                self.wfile.flush()
+                time.sleep(response.drip_seconds)
+                self.wfile.write(response.body[index : index + 1])
+            self.wfile.flush()
+        except OSError:  # the client gave up waiting, as it should
+            self.close_connection = True
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the request record is the log."""

@@ -73,6 +73,18 @@ class Backup(Construct):
                 iam.ManagedPolicy.from_aws_managed_policy_name(name) for name in _BACKUP_POLICIES
             ],
         )
+        # The release proof's on-demand jobs run as this role, not the plans': their events
+        # carry it in `iamRoleArn`, so the stage's BackupJobProblems rule can leave them to
+        # the pipeline, which reports them itself (see backup_events.py).
+        self.release_test_role = iam.Role(
+            self,
+            "ReleaseTestRole",
+            assumed_by=iam.ServicePrincipal("backup.amazonaws.com"),
+            description="AWS Backup: the release proof's on-demand backup jobs of the table",
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name(name) for name in _BACKUP_POLICIES
+            ],
+        )
         self.restore_role = iam.Role(
             self,
             "RestoreRole",
@@ -82,8 +94,9 @@ class Backup(Construct):
                 iam.ManagedPolicy.from_aws_managed_policy_name(name) for name in _RESTORE_POLICIES
             ],
         )
-        keys.data.grant_decrypt(self.backup_role)
-        keys.backup.grant_encrypt_decrypt(self.backup_role)
+        for role in (self.backup_role, self.release_test_role):
+            keys.data.grant_decrypt(role)
+            keys.backup.grant_encrypt_decrypt(role)
         keys.data.grant_encrypt_decrypt(self.restore_role)
         keys.backup.grant_decrypt(self.restore_role)
         self._acknowledge_role_findings()
@@ -130,20 +143,24 @@ class Backup(Construct):
         )
 
     def _acknowledge_role_findings(self) -> None:
-        acknowledge(
-            self.backup_role,
-            "AWS Backup's own service-role policies are the documented way to back up Aurora, "
-            "DynamoDB and S3 (the S3 one is required for S3 backups); they track new service "
-            "needs.",
-            *(f"AwsSolutions-IAM4[Policy::{MANAGED_POLICY.format(p)}]" for p in _BACKUP_POLICIES),
-        )
+        for role in (self.backup_role, self.release_test_role):
+            acknowledge(
+                role,
+                "AWS Backup's own service-role policies are the documented way to back up "
+                "Aurora, DynamoDB and S3 (the S3 one is required for S3 backups); they track new "
+                "service needs.",
+                *(
+                    f"AwsSolutions-IAM4[Policy::{MANAGED_POLICY.format(p)}]"
+                    for p in _BACKUP_POLICIES
+                ),
+            )
         acknowledge(
             self.restore_role,
             "AWS Backup's own restore policies are the documented way to restore Aurora, "
             "DynamoDB and S3 recovery points (the S3 one is required for S3 restores).",
             *(f"AwsSolutions-IAM4[Policy::{MANAGED_POLICY.format(p)}]" for p in _RESTORE_POLICIES),
         )
-        for role in (self.backup_role, self.restore_role):
+        for role in (self.backup_role, self.release_test_role, self.restore_role):
             acknowledge(
                 role,
                 "KMS grant on the stage's data and backup keys only (exact key ARNs); the "

@@ -7,6 +7,7 @@ from aws_cdk import aws_backup as backup
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
@@ -18,6 +19,8 @@ RESTORE_JOB_TERMINAL_STATUSES = ["COMPLETED", "FAILED", "ABORTED"]
 class BackupEvents(Construct):
     """Backup jobs are hourly per resource, so only jobs that went wrong notify.
 
+    Jobs run as `release_test_role` (the release proof's on-demand jobs) do not: the pipeline
+    step that started one reports how it ended, and a release must not page anyone.
     Restores are rare and someone is waiting on them, so every finished one notifies.
     Restore job events name no vault: the rule covers the stage's account and Region.
     """
@@ -29,6 +32,7 @@ class BackupEvents(Construct):
         *,
         vault: backup.IBackupVault,
         topic: sns.ITopic,
+        release_test_role: iam.IRole,
     ) -> None:
         super().__init__(scope, construct_id)
         field = events.EventField.from_path
@@ -41,6 +45,10 @@ class BackupEvents(Construct):
                 detail_type=["Backup Job State Change"],
                 detail={
                     "backupVaultName": [vault.backup_vault_name],
+                    # Every example event in AWS's EventBridge guide for a state this rule
+                    # matches carries iamRoleArn (only CREATED's lacks it); an event without
+                    # it would not match `anything-but`.
+                    "iamRoleArn": [{"anything-but": [release_test_role.role_arn]}],
                     # The console's "Completed with issues" is COMPLETED with a status message.
                     # Not `exists`: that also matches an empty message, which AWS's own example
                     # events carry, and would report every successful job.

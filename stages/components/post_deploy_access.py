@@ -15,8 +15,9 @@ class PostDeployAccess(Construct):
     """Least privilege for proving a deployed stage works.
 
     Allowed exactly: invoke the health check, start backup jobs into the stage's vault (passing
-    only the stage's backup role to AWS Backup) and read those jobs. Trusted only by the
-    pipeline account's test-runner role for this stage, by its ARN: not the account root.
+    only the release's own backup role to AWS Backup, not the plans'), read those jobs, and list
+    backup jobs (to wait until the table's plan job is over). Trusted only by the pipeline
+    account's test-runner role for this stage, by its ARN: not the account root.
     """
 
     def __init__(
@@ -45,24 +46,29 @@ class PostDeployAccess(Construct):
                 actions=["backup:StartBackupJob"], resources=[backup.vault.backup_vault_arn]
             )
         )
-        # DescribeBackupJob has no resource type in IAM: it cannot be scoped to a vault.
+        # DescribeBackupJob and ListBackupJobs have no resource type in IAM: neither can be
+        # scoped to a vault or a table. Both only read job status.
         self.role.add_to_policy(
             iam.PolicyStatement(actions=["backup:DescribeBackupJob"], resources=["*"])
         )
-        # grant_pass_role takes no condition: this role may hand the backup role to AWS
-        # Backup only, the one service its jobs run in.
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=["backup:ListBackupJobs"], resources=["*"])
+        )
+        # grant_pass_role takes no condition: this role may hand the release's backup role to
+        # AWS Backup only, the one service its jobs run in. Its jobs' events are the ones the
+        # stage's BackupJobProblems rule leaves out, so it must not pass the plans' role.
         self.role.add_to_policy(
             iam.PolicyStatement(
                 actions=["iam:PassRole"],
-                resources=[backup.backup_role.role_arn],
+                resources=[backup.release_test_role.role_arn],
                 conditions={"StringEquals": {"iam:PassedToService": "backup.amazonaws.com"}},
             )
         )
         acknowledge(
             self.role,
-            "backup:DescribeBackupJob has no resource type in IAM, so it cannot name a vault; "
-            "it only reads job status. The function's ':*' is CDK's grant_invoke for that one "
-            "function's versions and aliases.",
+            "backup:DescribeBackupJob and backup:ListBackupJobs have no resource type in IAM, "
+            "so they cannot name a vault or a table; they only read job status. The function's "
+            "':*' is CDK's grant_invoke for that one function's versions and aliases.",
             "AwsSolutions-IAM5[Resource::*]",
             f"AwsSolutions-IAM5[Resource::<{logical_id(health_check.function)}.Arn>:*]",
         )

@@ -191,7 +191,7 @@ def test_post_deploy_step_gets_the_stage_outputs_and_reports_junit(
         "HEALTH_CHECK_FUNCTION_NAME": f"#{{{service_id}.HealthCheckFunctionName}}",
         "TABLE_ARN": f"#{{{data_id}.TableArn}}",
         "BACKUP_VAULT_NAME": f"#{{{data_id}.BackupVaultName}}",
-        "BACKUP_ROLE_ARN": f"#{{{data_id}.BackupRoleArn}}",
+        "BACKUP_ROLE_ARN": f"#{{{data_id}.BackupTestRoleArn}}",
         "POST_DEPLOY_ROLE_ARN": f"#{{{service_id}.PostDeployRoleArn}}",
     }
     project_id = _project_of(action)
@@ -300,20 +300,27 @@ def test_post_deploy_role_trusts_only_the_pipeline_runner_and_allows_exactly_the
     ]
     function_id = logical_id(dr_stage.service.health_check.function)
     statements = props(policy)["PolicyDocument"]["Statement"]
-    by_action = {s["Action"]: s["Resource"] for s in statements}
+    by_action = {
+        action: statement["Resource"]
+        for statement in statements
+        for action in as_list(statement["Action"])
+    }
     assert set(by_action) == {
         "lambda:InvokeFunction",
         "backup:StartBackupJob",
         "backup:DescribeBackupJob",
+        "backup:ListBackupJobs",
         "iam:PassRole",
     }
     assert by_action["lambda:InvokeFunction"][0] == {"Fn::GetAtt": [function_id, "Arn"]}
-    assert by_action["backup:DescribeBackupJob"] == "*"  # no resource type exists in IAM
+    # No resource type exists in IAM for these two: they only read job status.
+    assert by_action["backup:DescribeBackupJob"] == by_action["backup:ListBackupJobs"] == "*"
     data = dr_stage.data
     vault_id = logical_id(data.backup.vault)
-    role_id_backup = logical_id(data.backup.backup_role)
+    release_role_id = logical_id(data.backup.release_test_role)
     assert vault_id in json.dumps(by_action["backup:StartBackupJob"])
-    assert role_id_backup in json.dumps(by_action["iam:PassRole"])
+    assert release_role_id in json.dumps(by_action["iam:PassRole"])
+    assert logical_id(data.backup.backup_role) not in json.dumps(by_action["iam:PassRole"])
     [pass_role] = [s for s in statements if s["Action"] == "iam:PassRole"]
     assert pass_role["Condition"] == {
         "StringEquals": {"iam:PassedToService": "backup.amazonaws.com"}
