@@ -11,6 +11,7 @@ from stages.base_stack import DrStack
 from stages.components.alarms import Alarms
 from stages.components.backup_events import BackupEvents
 from stages.components.dashboard import Dashboard
+from stages.components.data_revision import data_revision
 from stages.components.health_check import HealthCheck
 from stages.components.post_deploy_access import PostDeployAccess
 from stages.data_stack import DataStack
@@ -72,6 +73,7 @@ class ServiceStack(DrStack):
             health_check=self.health_check,
             vault=data.backup.vault,
             alarms=self.alarms,
+            data_revision=data_revision(data),
         )
         self.post_deploy = PostDeployAccess(
             self,

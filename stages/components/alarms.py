@@ -55,18 +55,26 @@ class Alarms(Construct):
         )
         self.table_throttling = self._alarm(
             "TableThrottling",
-            description="DynamoDB table throttled reads or writes",
+            description=(
+                "DynamoDB table throttled reads or writes (returns to OK at the next 5-minute "
+                "period in which the health check ran and nothing was throttled)"
+            ),
             metric=cloudwatch.MathExpression(
-                # DynamoDB publishes throttle events only when they happen, and metric math
-                # yields no value where one operand has no datapoint: FILL, or only a period
-                # with both read and write throttling would count.
-                expression="FILL(reads, 0) + FILL(writes, 0)",
+                # DynamoDB publishes throttle events only when they happen, and alarms on
+                # AWS/DynamoDB metrics keep their state when data is missing, whatever
+                # TreatMissingData says: after a burst a plain throttle alarm would stay in
+                # ALARM. The health check's invocations (AWS/Lambda, every 5 minutes) give the
+                # expression a value in each period it ran: 0 unless something was throttled.
+                expression="FILL(reads, 0) + FILL(writes, 0) + 0 * FILL(checks, 0)",
                 using_metrics={
                     "reads": table.table.metric(
                         "ReadThrottleEvents", statistic=cloudwatch.Stats.SUM, period=FIVE_MINUTES
                     ),
                     "writes": table.table.metric(
                         "WriteThrottleEvents", statistic=cloudwatch.Stats.SUM, period=FIVE_MINUTES
+                    ),
+                    "checks": health_check.function.metric_invocations(
+                        statistic=cloudwatch.Stats.SUM, period=FIVE_MINUTES
                     ),
                 },
                 label="Throttle events",
@@ -75,7 +83,8 @@ class Alarms(Construct):
             threshold=1,
             comparison=at_least,
             evaluation_periods=1,
-            # No datapoint in either series: nothing was throttled.
+            # A period with no datapoint at all (no check ran, nothing throttled) changes
+            # nothing; the health alarms report a check that stopped running.
             missing=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         self.health_check_errors = self._alarm(
@@ -92,14 +101,21 @@ class Alarms(Construct):
         )
         self.health_check_unhealthy = self._alarm(
             "HealthCheckUnhealthy",
-            description="DR health check: a data store failed two scheduled checks in a row",
+            description=(
+                "DR health check: a data store failed two scheduled checks in a row "
+                "(ALARM), or no check reported for 10 minutes (INSUFFICIENT_DATA, notified "
+                "too: a check that does not run proves nothing)"
+            ),
             metric=health_check.metric_healthy(),
             threshold=1,
             comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
             evaluation_periods=2,
-            # The check runs every 5 minutes: no datapoint means it did not run or crashed
-            # before reporting, which is as bad as a failed check.
-            missing=cloudwatch.TreatMissingData.BREACHING,
+            # Not BREACHING: a new alarm with no data would go to ALARM at its first evaluation
+            # and page on every new stage's first deploy. MISSING keeps a new alarm in
+            # INSUFFICIENT_DATA until the first check reports, and sends a silent check from OK
+            # to INSUFFICIENT_DATA, which notifies the topic like ALARM does.
+            missing=cloudwatch.TreatMissingData.MISSING,
+            notify_insufficient_data=True,
         )
         self.backup_job_problems = self._alarm(
             "BackupJobProblems",
@@ -125,6 +141,7 @@ class Alarms(Construct):
         comparison: cloudwatch.ComparisonOperator,
         evaluation_periods: int,
         missing: cloudwatch.TreatMissingData,
+        notify_insufficient_data: bool = False,
     ) -> cloudwatch.Alarm:
         alarm = cloudwatch.Alarm(
             self,
@@ -138,4 +155,6 @@ class Alarms(Construct):
         )
         alarm.add_alarm_action(self._action)
         alarm.add_ok_action(self._action)
+        if notify_insufficient_data:
+            alarm.add_insufficient_data_action(self._action)
         return alarm

@@ -28,6 +28,7 @@ class Dashboard(Construct):
         health_check: HealthCheck,
         vault: backup.IBackupVault,
         alarms: Alarms,
+        data_revision: str,
     ) -> None:
         super().__init__(scope, construct_id)
         cluster, function = database.cluster, health_check.function
@@ -118,13 +119,24 @@ class Dashboard(Construct):
                 height=6,
             )
         )
+        self.dashboard.add_widgets(
+            cloudwatch.TextWidget(
+                markdown=(
+                    f"Data stack template `{data_revision}`: this stack changes with it, so each "
+                    "release re-reads the Data stack's outputs."
+                ),
+                width=24,
+                height=2,
+            )
+        )
 
 
 def _backup_jobs(vault: backup.IBackupVault, metric_name: str, label: str) -> cloudwatch.IMetric:
-    # A search on the vault name finds the series whichever dimension set (vault alone,
-    # or vault and resource type) AWS Backup publishes them under.
+    # AWS Backup publishes each job metric with the dimension sets {BackupVaultName} and
+    # {BackupVaultName, ResourceType}, and only when nonzero. A search's schema matches series
+    # with exactly its dimensions: the vault-only set, this vault's series, once per job.
     query = (
-        f'SEARCH(\'{{AWS/Backup}} MetricName="{metric_name}" "{vault.backup_vault_name}"\', '
-        "'Sum', 3600)"
+        f'SEARCH(\'{{AWS/Backup,BackupVaultName}} MetricName="{metric_name}" '
+        f"BackupVaultName=\"{vault.backup_vault_name}\"', 'Sum', 3600)"
     )
     return cloudwatch.MathExpression(expression=f"SUM({query})", label=label, period=ONE_HOUR)

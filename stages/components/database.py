@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Duration, ReferenceStrength, RemovalPolicy, Stack
+from aws_cdk import Duration, ReferenceStrength, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -20,6 +20,7 @@ from stages.compliance import (
     ignore_cfn_lint_literal_az,
 )
 from stages.components.network import Network
+from stages.components.removal import protected_removal_policy, removal_policy
 
 # Aurora PostgreSQL 17 is in standard support (no extended-support charges) and creatable.
 ENGINE_VERSION = rds.AuroraPostgresEngineVersion.VER_17_7
@@ -101,8 +102,18 @@ class Database(Construct):
             cloudwatch_logs_retention=logs.RetentionDays.ONE_MONTH,
             copy_tags_to_snapshot=True,
             deletion_protection=retain,
-            removal_policy=RemovalPolicy.SNAPSHOT if retain else RemovalPolicy.DESTROY,
+            # Not Snapshot: RDS refuses to delete a protected cluster, so CloudFormation could
+            # neither delete it nor roll back its failed creation (removal.py).
+            removal_policy=protected_removal_policy(retain),
         )
+
+        # CDK gives the instances the cluster's policy. They have no deletion protection of
+        # their own, so a failed first create may delete them; a kept cluster without
+        # instances costs only its (empty) storage.
+        for child in self.cluster.node.children:
+            instance = child.node.default_child
+            if isinstance(instance, rds.CfnDBInstance):
+                instance.apply_removal_policy(removal_policy(retain))
 
         self.proxy_role = iam.Role(
             self,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
@@ -19,19 +19,19 @@ class Encryption(Construct):
     - `data`: Aurora (storage and the RDS-managed master secret), DynamoDB and S3. One key
       because the same principals read all three stores and they share one lifecycle; a key
       per store would add cost and policy surface without separating any reader.
-    - `backup`: the backup vault. Separate so that recovery points stay decryptable, and
-      their access reviewable, independently of the live data's key.
+    - `backup`: the backup vault, which encrypts S3's recovery points with it. Aurora's and
+      DynamoDB's recovery points stay under the `data` key (AWS Backup keeps the source's key
+      for resource types it does not fully manage), so both keys outlive every stage's data.
     - `notifications`: the SNS topic. Its policy admits AWS service principals (CloudWatch,
       EventBridge), which must never be able to decrypt data.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, retain: bool) -> None:
         super().__init__(scope, construct_id)
-        removal = removal_policy(retain)
-        # Shortest waiting period in dev so torn-down stages release keys quickly.
+        # Shortest waiting period in a destroy stage so torn-down stages release keys quickly.
         pending = Duration.days(30) if retain else Duration.days(7)
 
-        def key(key_id: str, description: str) -> kms.Key:
+        def key(key_id: str, description: str, removal: RemovalPolicy) -> kms.Key:
             return kms.Key(
                 self,
                 key_id,
@@ -41,9 +41,16 @@ class Encryption(Construct):
                 pending_window=pending,
             )
 
-        self.data = key("DataKey", "DR stage data at rest: Aurora, DynamoDB, S3")
-        self.backup = key("BackupKey", "DR stage AWS Backup vault")
-        self.notifications = key("NotificationsKey", "DR stage SNS notifications")
+        # Every stage retains its vault, and with it recovery points encrypted under these two
+        # keys: a key deleted with the stack would make them unrestorable. Kept on delete in
+        # every stage, not on a failed first create (nothing is encrypted then); README
+        # "Tearing down" says when to schedule their deletion.
+        recovery_points = RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+        self.data = key("DataKey", "DR stage data at rest: Aurora, DynamoDB, S3", recovery_points)
+        self.backup = key("BackupKey", "DR stage AWS Backup vault", recovery_points)
+        self.notifications = key(
+            "NotificationsKey", "DR stage SNS notifications", removal_policy(retain)
+        )
         for service in _TOPIC_PUBLISHERS:
             self.notifications.grant(
                 iam.ServicePrincipal(service), "kms:Decrypt", "kms:GenerateDataKey*"

@@ -6,7 +6,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from stages.components.removal import removal_policy
+from stages.components.removal import protected_removal_policy
 
 # PITR is billed on table size, not on the window: keep the longest one.
 PITR_RECOVERY_DAYS = 35
@@ -28,5 +28,5 @@ class Table(Construct):
                 recovery_period_in_days=PITR_RECOVERY_DAYS,
             ),
             deletion_protection=retain,
-            removal_policy=removal_policy(retain),
+            removal_policy=protected_removal_policy(retain),
         )

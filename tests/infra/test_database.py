@@ -153,10 +153,10 @@ def test_proxy_admits_only_the_health_check_function(dev_service: Template) -> N
     assert rule["SourceSecurityGroupId"] == get_att(function_sg, "GroupId")
 
 
-def test_prod_cluster_is_protected_and_snapshotted(prod_data: Template, dev_data: Template) -> None:
+def test_prod_cluster_is_protected_and_kept(prod_data: Template, dev_data: Template) -> None:
     prod_cluster = only(prod_data, "AWS::RDS::DBCluster")[1]
-    assert prod_cluster["DeletionPolicy"] == "Snapshot"
-    assert prod_cluster["UpdateReplacePolicy"] == "Snapshot"
+    assert prod_cluster["DeletionPolicy"] == "Retain"  # see test_stage.RETAINED_STAGE
+    assert prod_cluster["UpdateReplacePolicy"] == "Retain"
     assert props(prod_cluster)["DeletionProtection"] is True
     assert {
         props(i)["DBInstanceClass"] for i in resources(prod_data, "AWS::RDS::DBInstance").values()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from typing import Any
@@ -10,7 +11,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from tests.support.synthesis import Synthesis
-from tests.support.templates import only, props, resources
+from tests.support.templates import get_att, only, props, resources
 
 TOPIC = "NotificationsTopicAE679CBD"
 
@@ -95,7 +96,11 @@ def test_every_alarm_notifies_and_decides_missing_data(dev_service: Template) ->
     for name, alarm in found.items():
         assert "NotificationsTopic" in json.dumps(alarm["AlarmActions"]), name
         assert "NotificationsTopic" in json.dumps(alarm["OKActions"]), name
-        assert alarm["TreatMissingData"] in {"ignore", "notBreaching", "breaching"}, name
+        assert alarm["TreatMissingData"] in {"missing", "notBreaching", "ignore"}, name
+        # No alarm treats missing data as breaching: a new stage would page at its first
+        # evaluation, before anything could have reported.
+    insufficient = {n for n, a in found.items() if "InsufficientDataActions" in a}
+    assert insufficient == {"HealthCheckUnhealthy"}
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
@@ -110,8 +115,10 @@ def test_health_alarm_watches_the_handlers_emf_metric_for_this_stage(
     assert (alarm["Statistic"], alarm["Period"]) == ("Minimum", 300)
     assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("LessThanThreshold", 1)
     assert alarm["EvaluationPeriods"] == 2
-    # No datapoint means the scheduled check did not run or died before reporting.
-    assert alarm["TreatMissingData"] == "breaching"
+    # No datapoint means the scheduled check did not run or died before reporting: that goes
+    # to INSUFFICIENT_DATA, which notifies like ALARM, and a new alarm starts there, quietly.
+    assert alarm["TreatMissingData"] == "missing"
+    assert alarm["InsufficientDataActions"] == alarm["AlarmActions"]
     _, function = only(template, "AWS::Lambda::Function")
     variables = props(function)["Environment"]["Variables"]
     assert variables["POWERTOOLS_METRICS_NAMESPACE"] == alarm["Namespace"]
@@ -120,8 +127,8 @@ def test_health_alarm_watches_the_handlers_emf_metric_for_this_stage(
 
 def test_health_check_runs_every_five_minutes(dev_service: Template) -> None:
     [(rule_id, rule)] = [
-        (logical_id, rule)
-        for logical_id, rule in resources(dev_service, "AWS::Events::Rule").items()
+        (resource_id, rule)
+        for resource_id, rule in resources(dev_service, "AWS::Events::Rule").items()
         if "ScheduleExpression" in props(rule)
     ]
     assert props(rule)["ScheduleExpression"] == "rate(5 minutes)"
@@ -152,9 +159,12 @@ def test_aurora_cpu_alarm(dev_service: Template) -> None:
 def test_throttling_alarm_watches_this_tables_throttle_metrics(dev_service: Template) -> None:
     alarm = alarms(dev_service)["TableThrottling"]
     metrics = [m["MetricStat"]["Metric"] for m in alarm["Metrics"] if "MetricStat" in m]
-    assert sorted(m["MetricName"] for m in metrics) == ["ReadThrottleEvents", "WriteThrottleEvents"]
-    for metric in metrics:
-        assert metric["Namespace"] == "AWS/DynamoDB"
+    throttles = [m for m in metrics if m["Namespace"] == "AWS/DynamoDB"]
+    assert sorted(m["MetricName"] for m in throttles) == [
+        "ReadThrottleEvents",
+        "WriteThrottleEvents",
+    ]
+    for metric in throttles:
         assert [d["Name"] for d in metric["Dimensions"]] == ["TableName"]
     # A period with only read (or only write) throttling must count: each series is filled.
     [expression] = [m["Expression"] for m in alarm["Metrics"] if "Expression" in m]
@@ -164,8 +174,13 @@ def test_throttling_alarm_watches_this_tables_throttle_metrics(dev_service: Temp
         if "MetricStat" in m
     }
     reads, writes = ids["ReadThrottleEvents"], ids["WriteThrottleEvents"]
-    assert sorted(re.findall(r"FILL\((\w+), 0\)", expression)) == sorted([reads, writes])
-    assert re.fullmatch(r"FILL\(\w+, 0\) \+ FILL\(\w+, 0\)", expression), expression
+    checks = ids["Invocations"]
+    assert expression == f"FILL({reads}, 0) + FILL({writes}, 0) + 0 * FILL({checks}, 0)"
+    # The heartbeat: the health check's invocations (AWS/Lambda, every 5 minutes) give each
+    # period a value, so the alarm returns to OK after a burst (alarms on AWS/DynamoDB metrics
+    # keep their state when data is missing).
+    [heartbeat] = [m for m in metrics if m["MetricName"] == "Invocations"]
+    assert heartbeat["Namespace"] == "AWS/Lambda"
     # The original watched the account-level UserErrors metric, which never fires for a table.
     assert "UserErrors" not in json.dumps(alarm)
     assert alarm["TreatMissingData"] == "notBreaching"
@@ -206,3 +221,58 @@ def test_dashboard_shows_every_required_metric(dev_service: Template) -> None:
         "NumberOfBackupJobsFailed",
     ):
         assert re.search(rf'[\\"]{metric}[\\"]', body), metric
+
+
+def _dashboard(template: Template) -> dict[str, Any]:
+    """The dashboard body as JSON, each token (Ref, GetAtt) written as <logical id>."""
+    _, dashboard = only(template, "AWS::CloudWatch::Dashboard")
+    body = props(dashboard)["DashboardBody"]
+    parts = body["Fn::Join"][1] if isinstance(body, dict) else [body]
+    text = "".join(
+        part if isinstance(part, str) else f"<{next(iter(walk_refs(part)))}>" for part in parts
+    )
+    parsed: dict[str, Any] = json.loads(text)
+    return parsed
+
+
+def walk_refs(token: dict[str, Any]) -> list[str]:
+    if "Ref" in token:
+        return [token["Ref"]]
+    if "Fn::GetAtt" in token:
+        return [token["Fn::GetAtt"][0]]
+    if "Fn::GetStackOutput" in token:  # a weak reference to another stack's output
+        return [token["Fn::GetStackOutput"]["OutputName"]]
+    return ["token"]
+
+
+def test_backup_widget_searches_this_vaults_own_series(
+    synthesis: Synthesis, dev_service: Template
+) -> None:
+    """AWS Backup publishes job metrics per {BackupVaultName} and per {BackupVaultName,
+    ResourceType}, only when nonzero: the search's schema names the vault-only set (a schema
+    matches series with exactly its dimensions), and the vault by its name."""
+    vault = synthesis.stages["dev"].data.backup.vault
+    [vault_output] = [
+        name
+        for name, output in synthesis.templates["Dev-Data"].to_json()["Outputs"].items()
+        if output["Value"] == get_att(vault, "BackupVaultName") and name.startswith("Publish")
+    ]
+    widgets = _dashboard(dev_service)["widgets"]
+    [widget] = [w for w in widgets if "AWS Backup" in w["properties"].get("title", "")]
+    expressions = [m[0]["expression"] for m in widget["properties"]["metrics"]]
+    assert expressions == [
+        "SUM(SEARCH('{AWS/Backup,BackupVaultName} "
+        f'MetricName="NumberOfBackupJobs{name}" BackupVaultName="<{vault_output}>"\', '
+        "'Sum', 3600))"
+        for name in ("Completed", "Failed", "Aborted", "Expired")
+    ]
+
+
+def test_service_changes_whenever_the_data_template_does(synthesis: Synthesis) -> None:
+    """Service reads Data's outputs with weak references, re-resolved only when Service is
+    updated: the Data template's fingerprint in Service makes each Data change update it."""
+    for stage in ("Dev", "Prod"):
+        data_file = synthesis.template_file(f"{stage}-Data")
+        digest = hashlib.sha256(data_file.read_bytes()).hexdigest()
+        service = json.dumps(synthesis.templates[f"{stage}-Service"].to_json())
+        assert f"sha256:{digest}" in service, stage

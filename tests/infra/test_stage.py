@@ -99,27 +99,57 @@ def _deletion_policies(template: Template) -> dict[str, Any]:
     }
 
 
-def test_prod_keeps_every_stateful_resource(synthesis: Synthesis, prod_data: Template) -> None:
-    cluster = logical_id(synthesis.stages["prod"].data.database.cluster)
-    policies = _deletion_policies(prod_data)
-    assert policies.pop(cluster) == "Snapshot"
-    # Kept on delete and on replacement; not when the operation that created it rolls back
-    # (it holds no data yet then, and would only be an orphan).
-    assert set(policies.values()) == {"RetainExceptOnCreate"}
-    replaced = {
-        logical_id: resource.get("UpdateReplacePolicy", "Delete")
-        for resource_type in STATEFUL_TYPES
-        for logical_id, resource in resources(prod_data, resource_type).items()
+# In a retained stage: what CloudFormation does with each kept resource on stack deletion
+# and replacement, and whether the service itself refuses deletion. A protected resource
+# must be Retain: CloudFormation could not delete it even to roll back the failed create that
+# made it (RetainExceptOnCreate, Snapshot and Delete would all try), which leaves the stack in
+# ROLLBACK_FAILED. Everything else is RetainExceptOnCreate: kept, but not as an orphan of a
+# failed first create.
+RETAINED_STAGE = {
+    # type: (DeletionPolicy, UpdateReplacePolicy, deletion protection property or None)
+    "AWS::RDS::DBCluster": ("Retain", "Retain", "DeletionProtection"),
+    "AWS::DynamoDB::Table": ("Retain", "Retain", "DeletionProtectionEnabled"),
+    "AWS::RDS::DBSubnetGroup": ("Retain", "Retain", None),  # the kept cluster's
+    "AWS::RDS::DBInstance": ("RetainExceptOnCreate", "Retain", None),
+    "AWS::S3::Bucket": ("RetainExceptOnCreate", "Retain", None),
+    "AWS::KMS::Key": ("RetainExceptOnCreate", "Retain", None),
+    "AWS::Backup::BackupVault": ("RetainExceptOnCreate", "Retain", None),
+    "AWS::Logs::LogGroup": ("RetainExceptOnCreate", "Retain", None),
+}
+
+
+def test_retained_stage_policy_and_protection_per_resource(prod_data: Template) -> None:
+    kept = {
+        logical_id: resource
+        for logical_id, resource in prod_data.to_json()["Resources"].items()
+        if resource.get("DeletionPolicy", "Delete") != "Delete"
     }
-    assert replaced.pop(cluster) == "Snapshot"
-    assert set(replaced.values()) == {"Retain"}
+    assert {r["Type"] for r in kept.values()} == set(RETAINED_STAGE)
+    for resource_id, resource in kept.items():
+        deletion, replacement, protection = RETAINED_STAGE[resource["Type"]]
+        assert (resource["DeletionPolicy"], resource["UpdateReplacePolicy"]) == (
+            deletion,
+            replacement,
+        ), resource_id
+        if protection is not None:
+            assert props(resource)[protection] is True, resource_id
+    for resource_type in STATEFUL_TYPES:
+        assert resources(prod_data, resource_type), resource_type  # each one is kept
 
 
-def test_dev_deletes_everything_but_the_vault(synthesis: Synthesis, dev_data: Template) -> None:
+def test_destroy_stage_keeps_only_what_recovery_points_need(
+    synthesis: Synthesis, dev_data: Template
+) -> None:
+    """The vault (CloudFormation cannot delete one holding recovery points) and the keys its
+    recovery points are encrypted with (Aurora's and DynamoDB's keep the source's key)."""
+    backup, keys = synthesis.stages["dev"].data.backup, synthesis.stages["dev"].data.keys
     policies = _deletion_policies(dev_data)
-    vault = logical_id(synthesis.stages["dev"].data.backup.vault)
-    assert policies.pop(vault) == "RetainExceptOnCreate"
+    for construct in (backup.vault, keys.data, keys.backup):
+        assert policies.pop(logical_id(construct)) == "RetainExceptOnCreate"
     assert set(policies.values()) == {"Delete"}
+    for resource in dev_data.to_json()["Resources"].values():
+        assert props(resource).get("DeletionProtection") in (None, False)
+        assert props(resource).get("DeletionProtectionEnabled") in (None, False)
 
 
 def test_termination_protection_on_prod_data_only(synthesis: Synthesis) -> None:

@@ -6,7 +6,8 @@ from typing import Any
 
 from aws_cdk.assertions import Match, Template
 
-from tests.support.templates import get_att, only, props, resources
+from tests.support.synthesis import Synthesis
+from tests.support.templates import get_att, logical_id, only, props, resources
 
 DATA_KEY = "EncryptionDataKey4CB32E29"
 BUCKET = "BucketD7FEB781"
@@ -19,14 +20,22 @@ def test_three_rotating_customer_managed_keys(dev_data: Template) -> None:
     assert all(props(key)["EnableKeyRotation"] is True for key in keys.values())
 
 
-def test_keys_are_retained_in_prod_and_deleted_in_dev(
-    prod_data: Template, dev_data: Template
+def test_keys_of_recovery_points_are_kept_in_every_stage(
+    synthesis: Synthesis, prod_data: Template, dev_data: Template
 ) -> None:
     assert {k["DeletionPolicy"] for k in resources(prod_data, "AWS::KMS::Key").values()} == {
         "RetainExceptOnCreate"
     }
-    assert {k["DeletionPolicy"] for k in resources(dev_data, "AWS::KMS::Key").values()} == {
-        "Delete"
+    keys = synthesis.stages["dev"].data.keys
+    policies = {
+        key_id: key["DeletionPolicy"]
+        for key_id, key in resources(dev_data, "AWS::KMS::Key").items()
+    }
+    # Recovery points of the retained vault are under these two; the topic's key may go.
+    assert policies == {
+        logical_id(keys.data): "RetainExceptOnCreate",
+        logical_id(keys.backup): "RetainExceptOnCreate",
+        logical_id(keys.notifications): "Delete",
     }
 
 
@@ -67,13 +76,13 @@ def test_table_shape_billing_encryption_and_pitr(dev_data: Template) -> None:
 
 def test_table_is_protected_only_in_prod(prod_data: Template, dev_data: Template) -> None:
     assert props(table(prod_data))["DeletionProtectionEnabled"] is True
-    assert table(prod_data)["DeletionPolicy"] == "RetainExceptOnCreate"
+    assert table(prod_data)["DeletionPolicy"] == "Retain"  # see test_stage.RETAINED_STAGE
     assert props(table(dev_data))["DeletionProtectionEnabled"] is False
     assert table(dev_data)["DeletionPolicy"] == "Delete"
 
 
-def bucket(template: Template, logical_id: str = BUCKET) -> dict[str, Any]:
-    return resources(template, "AWS::S3::Bucket")[logical_id]
+def bucket(template: Template, bucket_id: str = BUCKET) -> dict[str, Any]:
+    return resources(template, "AWS::S3::Bucket")[bucket_id]
 
 
 def test_bucket_is_versioned_cmk_encrypted_and_private(dev_data: Template) -> None:
@@ -98,11 +107,11 @@ def test_bucket_is_versioned_cmk_encrypted_and_private(dev_data: Template) -> No
 
 
 def test_buckets_refuse_plain_http_and_old_tls(dev_data: Template) -> None:
-    for logical_id in (BUCKET, ACCESS_LOGS):
+    for bucket_id in (BUCKET, ACCESS_LOGS):
         dev_data.has_resource_properties(
             "AWS::S3::BucketPolicy",
             {
-                "Bucket": {"Ref": logical_id},
+                "Bucket": {"Ref": bucket_id},
                 "PolicyDocument": {
                     "Statement": Match.array_with(
                         [
@@ -148,8 +157,8 @@ def test_access_log_bucket_uses_sse_s3(dev_data: Template) -> None:
 def test_buckets_retained_in_prod_and_emptied_then_deleted_in_dev(
     prod_data: Template, dev_data: Template
 ) -> None:
-    for logical_id in (BUCKET, ACCESS_LOGS):
-        assert bucket(prod_data, logical_id)["DeletionPolicy"] == "RetainExceptOnCreate"
-        assert bucket(dev_data, logical_id)["DeletionPolicy"] == "Delete"
+    for bucket_id in (BUCKET, ACCESS_LOGS):
+        assert bucket(prod_data, bucket_id)["DeletionPolicy"] == "RetainExceptOnCreate"
+        assert bucket(dev_data, bucket_id)["DeletionPolicy"] == "Delete"
     assert len(resources(dev_data, "Custom::S3AutoDeleteObjects")) == 2
     assert resources(prod_data, "Custom::S3AutoDeleteObjects") == {}
