@@ -117,7 +117,7 @@ def test_a_canary_not_under_the_stages_bucket_key_is_unhealthy(
         local_stage.standin.stop_worker(name)
     assert unhealthy(result) == {"s3"}
     s3 = components(result)["s3"]
-    assert s3["error"] == "CanaryMismatchError"
+    assert s3["error"] == "CanaryEncryptionError"
     assert f"under key '{local_stage.moto.key_arn}'" in s3["message"]
 
 
