@@ -175,6 +175,8 @@ def _connection_class() -> Any:
                 if self.server_error is None:
                     raise
                 raise self.server_error from error
+            except TimeoutError:  # pg8000 lets the socket's own "timed out" through
+                raise _no_answer() from None
 
     return Connection
 
@@ -209,6 +211,13 @@ def _connect(host: str) -> Any:
             password=token,
             ssl_context=_tls_context(),
         )
+    except TimeoutError:  # accepted, then silence: in the TLS or startup handshake
+        sock.close()
+        raise _no_answer() from None
     except BaseException:
         sock.close()
         raise
+
+
+def _no_answer() -> TimeoutError:
+    return TimeoutError(f"the database did not answer within {DB_TIMEOUT_S:g} s")
