@@ -11,6 +11,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -18,6 +19,8 @@ import pytest
 from integration_tests.local import database_faults as db
 from integration_tests.local.functions import Run, functions, invoke
 from integration_tests.local.harness import LocalStage
+from integration_tests.local.processes import wait_until
+from integration_tests.local.standby import Standby, standby
 from integration_tests.standin import FunctionConfig
 
 DATABASE = ("database_reader", "database_writer")
@@ -193,6 +196,43 @@ def test_a_database_that_refuses_writes_fails_the_writer_with_the_servers_reason
     writer = refused.components["database_writer"]
     assert writer["error"] == "DatabaseError"
     assert writer["message"] == "25006 cannot execute INSERT in a read-only transaction"
+
+
+@pytest.fixture(scope="module")
+def replica(local_stage: LocalStage) -> Iterator[Standby]:
+    with standby(local_stage.postgres, local_stage.workdir) as found:
+        yield found
+
+
+def test_the_writer_endpoint_on_a_replica_is_unhealthy_and_the_reader_there_healthy(
+    local_stage: LocalStage,
+    lambda_client: Any,
+    register: Register,
+    database: Database,
+    replica: Standby,
+) -> None:
+    """Both endpoints on a streaming replica (they share the port here): a writer endpoint
+    that reaches a replica (a failover in progress, a wrong endpoint) is unhealthy before any
+    write is tried; the reader reads the replicated canary and says it is on a replica."""
+    newest = database.sql(CANARY_ROW)
+
+    def replicated() -> bool:
+        try:
+            return db.sql(replica.server, database.name, CANARY_ROW) == newest
+        except RuntimeError:  # the table not replayed yet
+            return False
+
+    wait_until(replicated, "the canary replicated")
+    on_replica = run(local_stage, register("replica", DB_PORT=str(replica.port)), lambda_client)
+    assert on_replica.unhealthy() == {"database_writer"}
+    writer = on_replica.components["database_writer"]
+    assert (writer["error"], writer["message"]) == (
+        "ReplicaError",
+        "the writer endpoint reached a server in recovery (a replica)",
+    )
+    reader = on_replica.components["database_reader"]
+    assert reader["replica"] is True
+    assert datetime.fromisoformat(reader["canary"]) == datetime.fromisoformat(newest)
 
 
 def test_a_canary_from_the_future_is_unhealthy_in_every_store(
