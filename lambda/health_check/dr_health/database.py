@@ -5,15 +5,16 @@ the reader reads the newest canary. Each session's first statement also checks t
 table's columns and sets server-side bounds, so nothing either check starts outlives it on
 the server:
 - statement_timeout and lock_timeout: a statement blocked by a lock is cancelled by the
-  server, not only abandoned by this client while it waits on, commits later and holds a
-  backend per invocation;
-- idle_session_timeout and idle_in_transaction_session_timeout: a session whose check Lambda
-  froze (an invocation past its deadline) is ended by the server.
-They are session settings, not startup parameters, which RDS Proxy may not pass on; setting
-them pins the session to its database connection, which the check keeps only for its two or
-three statements. PostgreSQL 17's transaction_timeout would bound whole transactions, but 15
-(the local tests') rejects it, and every statement here is its own transaction, bounded by
-statement_timeout.
+  server within the bound, instead of waiting on after the client gave up, committing its
+  canary after the report and holding one backend per invocation;
+- idle_session_timeout and idle_in_transaction_session_timeout: a session whose Lambda
+  environment froze (a check past its deadline) is ended by the server.
+They are set with set_config, not as startup parameters (whether RDS Proxy passes those on is
+not documented; set_config is a documented pinning condition, so the settings hold for every
+statement of the session, which the check keeps for a few statements only). That first
+statement reads only catalogs, which no lock on dr_canary blocks. PostgreSQL 17's
+transaction_timeout would bound whole transactions, but 15 (the local tests') rejects it, and
+every statement here is its own transaction, bounded by statement_timeout.
 """
 
 from __future__ import annotations
