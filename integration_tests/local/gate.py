@@ -45,7 +45,6 @@ class Gate:
         self._passed: set[str] = set()
         self._held = 0
         self._generation = 0
-        self.seen: list[str] = []  # operations, in the order they arrived
         self._server = _Server(self)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
@@ -75,7 +74,6 @@ class Gate:
 
     def _admit(self, name: str) -> None:
         with self._condition:
-            self.seen.append(name)
             if not any(
                 name == operation and after in (None, *self._passed)
                 for operation, after in self._rules
