@@ -84,6 +84,7 @@ def test_a_database_that_accepts_but_never_answers_cannot_hold_up_the_others(
     assert unhealthy(result) == set(DATABASE)
     for database in DATABASE:
         assert components(result)[database]["latency_ms"] < DB_BOUND_MS, components(result)
+        assert components(result)[database]["message"] == ("the database did not answer within 5 s")
     for store in ("dynamodb", "s3"):
         assert components(result)[store]["healthy"], components(result)
         assert components(result)[store]["latency_ms"] < 1000, components(result)
@@ -117,7 +118,7 @@ def test_a_canary_not_under_the_stages_bucket_key_is_unhealthy(
         local_stage.standin.stop_worker(name)
     assert unhealthy(result) == {"s3"}
     s3 = components(result)["s3"]
-    assert s3["error"] == "CanaryMismatchError"
+    assert s3["error"] == "CanaryEncryptionError"
     assert f"under key '{local_stage.moto.key_arn}'" in s3["message"]
 
 
@@ -134,6 +135,21 @@ def test_a_denied_call_is_reported_on_its_own_component(
     assert unhealthy(result) == {component}
     assert "AccessDenied" in components(result)[component]["message"]
     assert check(local_stage, lambda_client).problems() == []
+
+
+def test_deleted_canaries_are_written_again(local_stage: LocalStage, lambda_client: Any) -> None:
+    """The DynamoDB item deleted, the S3 object too (a delete marker: the bucket is
+    versioned): the next run writes both, S3's only because none exists (If-None-Match)."""
+    moto = local_stage.moto
+    key = {"id": {"S": "health-check#canary"}}
+    moto.client("dynamodb").delete_item(TableName=moto.table_name, Key=key)
+    moto.client("s3").delete_object(Bucket=moto.bucket_name, Key="health-check/canary.json")
+    result = check(local_stage, lambda_client)
+    assert result.problems() == []
+    item = moto.client("dynamodb").get_item(TableName=moto.table_name, Key=key)["Item"]
+    assert item["written_at"]["S"] == components(result)["dynamodb"]["canary"]
+    body = moto.client("s3").get_object(Bucket=moto.bucket_name, Key="health-check/canary.json")
+    assert json.loads(body["Body"].read()) == {"written_at": components(result)["s3"]["canary"]}
 
 
 def test_a_connection_without_tls_is_refused(local_stage: LocalStage) -> None:

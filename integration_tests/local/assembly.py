@@ -83,12 +83,14 @@ def read_stage(cdk_out: Path = DEFAULT_CDK_OUT, stage: str = "Dev") -> StageTemp
 
 
 def _check_fresh(asset_dir: Path) -> None:
-    # Local mode tests the synthesized asset: refuse one older than the handler's source.
+    # Local mode tests the synthesized asset: refuse one older than the handler's source (the
+    # entry point and its package).
+    sources = (s.relative_to(HANDLER_SOURCE) for s in sorted(HANDLER_SOURCE.rglob("*.py")))
     stale = [
-        source.name
-        for source in sorted(HANDLER_SOURCE.glob("*.py"))
-        if not (asset_dir / source.name).exists()
-        or not filecmp.cmp(source, asset_dir / source.name, shallow=False)
+        str(source)
+        for source in sources
+        if not (asset_dir / source).exists()
+        or not filecmp.cmp(HANDLER_SOURCE / source, asset_dir / source, shallow=False)
     ]
     if stale:
         raise AssemblyError(

@@ -55,8 +55,12 @@ class _LocalBundling:
             )
         ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".installed", "bin")
         shutil.copytree(DEPENDENCIES, output_dir, dirs_exist_ok=True, ignore=ignore)
+        # The entry point (handler.py) and the packages it imports (dr_health/).
         for source in SOURCE.glob("*.py"):
             shutil.copy2(source, output_dir)
+        for package in SOURCE.glob("*/__init__.py"):
+            target = Path(output_dir) / package.parent.name
+            shutil.copytree(package.parent, target, dirs_exist_ok=True, ignore=ignore)
         return True
 
 
