@@ -25,7 +25,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: synth test checks lint typecheck unit integration adoption postgres deps lock bench \
+.PHONY: synth test checks-main checks-side lint typecheck unit integration adoption postgres deps lock bench \
 	clean cdk schema aws-data bootstrap-policy audit
 
 deps: $(VENV)/.installed node_modules/.installed $(LAMBDA_DEPS)/.installed
@@ -65,8 +65,17 @@ $(LAMBDA_DEPS)/.installed: lambda/health_check/requirements.txt $(VENV)/.install
 		-r lambda/health_check/requirements.txt
 	touch $@
 
-synth: deps
-	$(CDK) synth --quiet
+# What a synth reads: it runs again only when one of these changed (or a failed synth removed
+# the manifest), so `make test` and the unit tests' live gates reuse `make synth`'s assembly.
+SYNTH_INPUTS := app.py cdk.json package.json requirements.txt \
+	$(shell find config pipeline stages lambda -type f -not -path '*/__pycache__/*' 2>/dev/null)
+
+cdk.out/manifest.json: $(SYNTH_INPUTS) $(VENV)/.installed node_modules/.installed \
+		$(LAMBDA_DEPS)/.installed
+	$(CDK) synth --quiet || { rm -f $@; exit 1; }
+	touch $@
+
+synth: cdk.out/manifest.json
 	@echo "Templates written to $(CURDIR)/cdk.out:"
 	@find cdk.out -name '*.template.json' | sort | sed 's/^/  /'
 
@@ -78,6 +87,12 @@ cdk: deps
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# mypy's cache lives with the user's other caches (pip's, uv's), not in the checkout: the
+# analysis of aws-cdk-lib's stubs (about 100 s cold) is kept across clones; mypy checks every
+# cached module against its source, so a stale entry is never used.
+MYPY_CACHE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/aws-dr-pipeline/mypy
+export MYPY_CACHE_DIR
 
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
@@ -99,22 +114,27 @@ postgres:
 		exit 1; fi
 
 # Local mode: the handler from the synthesized asset against PostgreSQL, moto and the
-# AWS stand-in, all on 127.0.0.1 (README: "Integration tests"). PG_BIN is found again after
-# `postgres` may have installed it.
+# AWS stand-in, all on 127.0.0.1 (README: "Integration tests"), two workers (a test file runs
+# whole on one, against its own local stage). PG_BIN is found again after `postgres` may
+# have installed it.
 integration: synth postgres
-	PG_BIN="$$(scripts/find-postgres.sh)" $(VPY) -m pytest integration_tests
+	PG_BIN="$$(scripts/find-postgres.sh)" $(VPY) -m pytest integration_tests -n 2 --dist loadfile
 
 # An adopting team's cdk.json (other accounts, eu-west-1, three stages, ...) and a one-stage
 # trial, each through the same gates in a copy of this checkout (tests/adoption).
 adoption: deps
 	$(VPY) -m pytest tests/adoption
 
-# mypy (about a minute without its cache) runs beside the rest on the second core.
-test:
-	$(MAKE) --no-print-directory -j2 typecheck checks
+# Two chains side by side on the two cores: the tests the pipeline runs, then the local
+# integration tests; mypy, then the adopters' gates. Each prints as it goes.
+test: synth
+	$(MAKE) --no-print-directory -j2 checks-main checks-side
 
-checks: lint
-	$(MAKE) --no-print-directory -j1 unit integration adoption
+checks-main: lint
+	$(MAKE) --no-print-directory -j1 unit integration
+
+checks-side: typecheck
+	$(MAKE) --no-print-directory -j1 adoption
 
 bench: deps
 	$(VPY) scripts/bench.py

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from aws_cdk.assertions import Template
@@ -33,10 +33,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 @pytest.fixture(scope="session")
-def live() -> Iterator[live_run.LiveRun]:
-    run = live_run.start()  # already running when collection found gate tests
-    yield run.result()
-    run.cleanup()
+def live() -> live_run.LiveRun:
+    return live_run.start().result()  # already running when collection found gate tests
 
 
 @pytest.fixture(scope="session")

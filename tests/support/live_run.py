@@ -1,6 +1,7 @@
 """The gates' run over the live configuration (the repository's own cdk.json): the pinned CDK
 CLI synthesizes the app exactly as `make synth` and the pipeline do (compliance checks
-included: app.py exits non-zero on a finding), then cfn-lint reads every template.
+included: app.py exits non-zero on a finding), then cfn-lint reads every template. The
+synth is `make`'s own target, so an assembly already current (after `make synth`) is reused.
 
 It runs in a background thread from the end of collection, while the in-process tests work;
 subprocesses release the GIL, so on two cores the two overlap.
@@ -10,10 +11,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,10 +20,11 @@ from typing import Any
 
 from tests.support.synthesis import ROOT
 
-CDK = ROOT / "node_modules" / ".bin" / "cdk"
+ASSEMBLY = ROOT / "cdk.out"
 CFN_LINT = Path(sys.executable).with_name("cfn-lint")
 SYNTH_TIMEOUT_S = 300
 LINT_TIMEOUT_S = 300
+_MAKE_VARIABLES = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")
 # cfn-lint's exit code is a bit mask of the levels it found (2 error, 4 warning, 8 info);
 # 1 means it failed to run.
 LINT_FINDINGS_MASK = 2 | 4 | 8
@@ -56,9 +56,6 @@ class LiveRun:
             raise TimeoutError("the live synth and cfn-lint did not finish in time")
         return self
 
-    def cleanup(self) -> None:
-        shutil.rmtree(self.outdir, ignore_errors=True)
-
     def stacks(self) -> dict[str, StackArtifact]:
         """Every stack of the cloud assembly (nested Stage assemblies included), by name."""
         return dict(_stacks(self.outdir))
@@ -75,11 +72,12 @@ class LiveRun:
 
     def _run(self) -> None:
         try:
-            env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+            # A make of its own: not the one running the tests (jobserver, level).
+            env = {k: v for k, v in os.environ.items() if k not in _MAKE_VARIABLES}
             self.synth = subprocess.run(
-                [str(CDK), "synth", "--quiet", "--output", str(self.outdir)],
+                ["make", "--no-print-directory", "cdk.out/manifest.json"],
                 cwd=ROOT,
-                env={**env, "CDK_DISABLE_VERSION_CHECK": "1", "CDK_DISABLE_CLI_TELEMETRY": "true"},
+                env=env,
                 capture_output=True,
                 text=True,
                 timeout=SYNTH_TIMEOUT_S,
@@ -137,6 +135,6 @@ def start() -> LiveRun:
     global _current  # noqa: PLW0603 - one run per test session, shared by the gate tests
     with _lock:
         if _current is None:
-            _current = LiveRun(outdir=Path(tempfile.mkdtemp(prefix="dr-live-cdk.out-")))
+            _current = LiveRun(outdir=ASSEMBLY)
             threading.Thread(target=_current._run, name="live-synth", daemon=True).start()
         return _current
