@@ -59,9 +59,8 @@ node_modules/.installed: package.json package-lock.json
 # --no-deps: requirements.txt pins every dependency itself, so nothing unpinned slips in.
 $(LAMBDA_DEPS)/.installed: lambda/health_check/requirements.txt $(VENV)/.installed
 	rm -rf $(LAMBDA_DEPS)
-	$(VPY) -m pip install --quiet --disable-pip-version-check --no-compile \
-		--target $(LAMBDA_DEPS) --implementation cp --python-version 3.14 \
-		--platform manylinux2014_aarch64 --only-binary=:all: --no-deps \
+	$(UV) pip install --quiet --target $(LAMBDA_DEPS) --python-version 3.14 \
+		--python-platform aarch64-manylinux2014 --only-binary :all: --no-deps \
 		-r lambda/health_check/requirements.txt
 	touch $@
 
@@ -125,16 +124,17 @@ integration: synth postgres
 adoption: deps
 	$(VPY) -m pytest tests/adoption
 
-# Two chains side by side on the two cores: the tests the pipeline runs, then the local
-# integration tests; mypy, then the adopters' gates. Each prints as it goes.
+# Two chains side by side on the two cores: the tests the pipeline runs, then the adopters'
+# gates (both mostly computing); mypy, then the local integration tests (which mostly wait on
+# their servers' timeouts). Each prints as it goes.
 test: synth
 	$(MAKE) --no-print-directory -j2 checks-main checks-side
 
 checks-main: lint
-	$(MAKE) --no-print-directory -j1 unit integration
+	$(MAKE) --no-print-directory -j1 unit adoption
 
 checks-side: typecheck
-	$(MAKE) --no-print-directory -j1 adoption
+	$(MAKE) --no-print-directory -j1 integration
 
 bench: deps
 	$(VPY) scripts/bench.py
