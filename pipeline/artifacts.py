@@ -11,11 +11,12 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from stages.compliance import logical_id
+from stages.compliance import accept_sse_s3_for_access_logs, acknowledge, logical_id
 
 # Artifacts are rebuilt by every release; keep them long enough to investigate one.
 ARTIFACT_EXPIRY_DAYS = 90
 ACCESS_LOG_EXPIRY_DAYS = 365
+NONCURRENT_EXPIRY_DAYS = 30
 
 
 class ArtifactStore(Construct):
@@ -31,9 +32,12 @@ class ArtifactStore(Construct):
             enforce_ssl=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             removal_policy=RemovalPolicy.RETAIN,
+            versioned=True,
             lifecycle_rules=[
                 s3.LifecycleRule(
-                    id="ExpireAccessLogs", expiration=Duration.days(ACCESS_LOG_EXPIRY_DAYS)
+                    id="ExpireAccessLogs",
+                    expiration=Duration.days(ACCESS_LOG_EXPIRY_DAYS),
+                    noncurrent_version_expiration=Duration.days(NONCURRENT_EXPIRY_DAYS),
                 )
             ],
         )
@@ -57,13 +61,24 @@ class ArtifactStore(Construct):
             removal_policy=RemovalPolicy.RETAIN,
             server_access_logs_bucket=self.access_logs,
             server_access_logs_prefix="artifacts/",
+            # Versioned as CodePipeline recommends for artifact stores: an artifact overwritten
+            # during a release stays readable.
+            versioned=True,
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="ExpireArtifacts",
                     expiration=Duration.days(ARTIFACT_EXPIRY_DAYS),
+                    noncurrent_version_expiration=Duration.days(NONCURRENT_EXPIRY_DAYS),
                     abort_incomplete_multipart_upload_after=Duration.days(7),
                 )
             ],
+        )
+        accept_sse_s3_for_access_logs(self.access_logs)
+        acknowledge(
+            self,
+            "Release artifacts are rebuilt from the repository by every release and expire "
+            "after 90 days; a cross-Region copy would protect nothing the repository does not.",
+            "NIST.800.53.R5-S3BucketReplicationEnabled",
         )
 
 

@@ -30,6 +30,7 @@ STAGE_SERVICES = (
     "s3",
     "secretsmanager",
     "sns",
+    "sqs",
 )
 # The stage's stacks are `<Stage id>-Data` and `<Stage id>-Service` (stages/dr_stage.py).
 STACK_SUFFIXES = ("Data", "Service")

@@ -10,6 +10,7 @@ from typing import Any
 from aws_cdk import Environment, Stack, pipelines
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline as codepipeline
+from aws_cdk import aws_codestarnotifications as notifications
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -17,7 +18,7 @@ from config import PipelineConfig, partition
 from pipeline.artifacts import ARTIFACT_REASON, ArtifactStore, artifact_findings
 from pipeline.notifications import ReleaseNotifications
 from pipeline.post_deploy import PostDeployTests
-from stages.compliance import acknowledge, logical_id
+from stages.compliance import accept_inline_grants, acknowledge, logical_id
 from stages.dr_stage import DrStage
 
 # The versions the pipeline's CodeBuild steps use: the Python the project is tested with, and a
@@ -30,6 +31,12 @@ NODE_VERSION = "24"
 # synth, cdk-nag and cfn-lint included) as `make test`, then the synth; `make` installs the
 # pinned Python deps and CLI.
 SYNTH_COMMANDS = ("make lint typecheck unit", "make synth")
+# What the release topic hears: a failed release, an approval waiting, an approval rejected.
+RELEASE_EVENTS = (
+    "codepipeline-pipeline-pipeline-execution-failed",
+    "codepipeline-pipeline-manual-approval-needed",
+    "codepipeline-pipeline-manual-approval-failed",
+)
 # CDK Pipelines names every change set it creates so.
 CHANGE_SET_NAME = "PipelineChange"
 
@@ -158,17 +165,25 @@ class PipelineStack(Stack):
         )
 
     def _notify_release_events(self) -> None:
-        release_events = self.pipeline.pipeline.notify_on(
-            "ReleaseEvents",
-            self.notifications.topic,
-            events=[
-                codepipeline.PipelineNotificationEvents.PIPELINE_EXECUTION_FAILED,
-                codepipeline.PipelineNotificationEvents.MANUAL_APPROVAL_NEEDED,
-                codepipeline.PipelineNotificationEvents.MANUAL_APPROVAL_FAILED,
+        """CodeStar Notifications to the release topic. The L1 rule, not `notify_on`, whose
+        binding adds an unconditioned topic policy statement: the topic's own statement admits
+        only this account's rules."""
+        release_events = notifications.CfnNotificationRule(
+            self,
+            "ReleaseNotificationRule",
+            # Required, unique in the account and Region: the pipeline's own name is.
+            name=f"{self.config.name}-release-events",
+            detail_type="FULL",
+            event_type_ids=list(RELEASE_EVENTS),
+            resource=self.pipeline.pipeline.pipeline_arn,
+            targets=[
+                notifications.CfnNotificationRule.TargetProperty(
+                    target_type="SNS", target_address=self.notifications.topic.topic_arn
+                )
             ],
         )
-        # CodeStar Notifications checks at creation that it may publish to the topic; CDK adds
-        # that topic policy statement but not the dependency, so the two would race.
+        # CodeStar Notifications checks at creation that it may publish to the topic, so the
+        # rule waits for the topic policy (else a race: aws-cdk#29484).
         release_events.node.add_dependency(self.notifications.topic_policy)
 
     def _allow_codeconnections(self, connection_arn: str) -> None:
@@ -192,6 +207,8 @@ class PipelineStack(Stack):
         grant action families on the one artifact bucket and key, and the log and report
         groups of each CodeBuild project (named after the project)."""
         acknowledge(self.pipeline, ARTIFACT_REASON, *artifact_findings(self.artifacts))
+        # CDK Pipelines' own roles (pipeline, source, synth, self-mutation, assets, approvals).
+        accept_inline_grants(self.pipeline)
         arn_prefix = f"arn:{partition(self.region)}:%s:{self.region}:{self.account}"
         projects = [n for n in self.node.find_all() if isinstance(n, codebuild.Project)]
         for project in projects:

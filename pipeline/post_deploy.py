@@ -9,7 +9,7 @@ from constructs import Construct
 
 from config import PipelineConfig
 from pipeline.artifacts import ARTIFACT_REASON, ArtifactStore, artifact_findings
-from stages.compliance import acknowledge
+from stages.compliance import accept_inline_grants, acknowledge
 from stages.dr_stage import DrStage
 
 # CodeBuild stops the step at STEP_TIMEOUT; the backup poll gives up (and says why) well before.
@@ -49,6 +49,7 @@ class PostDeployTests(Construct):
         )
         # CDK Pipelines grants the step's role the source artifact when it builds the pipeline.
         acknowledge(self.role, ARTIFACT_REASON, *artifact_findings(artifacts))
+        accept_inline_grants(self.role)
         outputs = stage.outputs
         self.step = pipelines.CodeBuildStep(
             POST_DEPLOY_ACTION,

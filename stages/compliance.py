@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from aws_cdk import Acknowledgment, CfnElement, CfnResource, Stack, Stage, Validations
-from cdk_nag import AwsSolutionsChecks
+from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 from constructs import IConstruct
 
 REPORT_FILE = "validation-report.json"
@@ -21,7 +21,7 @@ REPORT_FILE = "validation-report.json"
 MANAGED_POLICY = "arn:<AWS::Partition>:iam::aws:policy/{}"
 # CDK's KMS grants add these action families, always on one exact key ARN.
 KMS_FAMILIES = ("kms:GenerateDataKey*", "kms:ReEncrypt*")
-PACKS = ("AwsSolutions",)
+PACKS = ("AwsSolutions", "NIST.800.53.R5")
 
 
 def register_checks(stage: Stage) -> None:
@@ -29,7 +29,7 @@ def register_checks(stage: Stage) -> None:
     # how far a pack looks. Measured with CDK 2.275 and cdk-nag 3.0.2: CDK hands every pack
     # the whole App, so each finding appears once per pack in the report; `violations()`
     # lists it once.
-    Validations.of(stage).add_plugins(AwsSolutionsChecks(stage))
+    Validations.of(stage).add_plugins(AwsSolutionsChecks(stage), NIST80053R5Checks(stage))
 
 
 def acknowledge(construct: IConstruct, reason: str, *finding_ids: str) -> None:
@@ -38,6 +38,30 @@ def acknowledge(construct: IConstruct, reason: str, *finding_ids: str) -> None:
     `AwsSolutions-IAM5[Action::kms:ReEncrypt*]`."""
     Validations.of(construct).acknowledge(
         *(Acknowledgment(id=finding, reason=reason) for finding in finding_ids)
+    )
+
+
+INLINE_GRANTS = "NIST.800.53.R5-IAMNoInlinePolicy"
+INLINE_GRANTS_REASON = (
+    "CDK's grants go into a policy attached to this one role, each statement scoped to the "
+    "exact resources it needs; a customer managed policy would add an object to review and "
+    "could be attached elsewhere, without narrowing anything."
+)
+
+
+def accept_inline_grants(*constructs: IConstruct) -> None:
+    """The roles under `constructs` hold their grants in their own (CDK default) policy."""
+    for construct in constructs:
+        acknowledge(construct, INLINE_GRANTS_REASON, INLINE_GRANTS)
+
+
+def accept_sse_s3_for_access_logs(bucket: IConstruct) -> None:
+    """An access-log bucket: S3 cannot deliver server access logs to an SSE-KMS bucket."""
+    acknowledge(
+        bucket,
+        "S3 delivers server access logs only to buckets with SSE-S3 default encryption, not "
+        "SSE-KMS (S3 user guide, server access logging).",
+        "NIST.800.53.R5-S3DefaultEncryptionKMS",
     )
 
 

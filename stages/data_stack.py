@@ -30,13 +30,14 @@ class DataStack(DrStack):
             **kwargs,
         )
         retain = config.retain_data
+        self.keys = Encryption(self, "Encryption", retain=retain)
         self.network = Network(
             self,
             "Network",
             availability_zones=config.availability_zones,
+            logs_key=self.keys.logs,
             retain_logs=retain,
         )
-        self.keys = Encryption(self, "Encryption", retain=retain)
         self.database = Database(
             self,
             "Database",

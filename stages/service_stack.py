@@ -12,6 +12,7 @@ from stages.components.alarms import Alarms
 from stages.components.backup_events import BackupEvents
 from stages.components.dashboard import Dashboard
 from stages.components.data_revision import data_revision
+from stages.components.dead_letters import DeadLetters
 from stages.components.health_check import HealthCheck
 from stages.components.post_deploy_access import PostDeployAccess
 from stages.data_stack import DataStack
@@ -39,6 +40,7 @@ class ServiceStack(DrStack):
             **kwargs,
         )
         topic = data.notifications.topic
+        self.dead_letters = DeadLetters(self, "DeadLetters")
         self.health_check = HealthCheck(
             self,
             "HealthCheck",
@@ -46,6 +48,8 @@ class ServiceStack(DrStack):
             database=data.database,
             table=data.table,
             bucket=data.bucket,
+            logs_key=data.keys.logs,
+            dead_letters=self.dead_letters,
             stage_name=config.name,
         )
         self.backup_events = BackupEvents(
@@ -54,6 +58,7 @@ class ServiceStack(DrStack):
             vault=data.backup.vault,
             topic=topic,
             release_test_role=data.backup.release_test_role,
+            dead_letters=self.dead_letters,
         )
         self.alarms = Alarms(
             self,
@@ -63,6 +68,7 @@ class ServiceStack(DrStack):
             table=data.table,
             health_check=self.health_check,
             backup_events=self.backup_events,
+            dead_letters=self.dead_letters,
         )
         self.dashboard = Dashboard(
             self,

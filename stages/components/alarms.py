@@ -10,6 +10,7 @@ from constructs import Construct
 
 from stages.components.backup_events import BackupEvents
 from stages.components.database import Database
+from stages.components.dead_letters import DeadLetters
 from stages.components.health_check import HealthCheck
 from stages.components.table import Table
 
@@ -30,6 +31,7 @@ class Alarms(Construct):
         table: Table,
         health_check: HealthCheck,
         backup_events: BackupEvents,
+        dead_letters: DeadLetters,
     ) -> None:
         super().__init__(scope, construct_id)
         self._action = actions.SnsAction(topic)
@@ -128,6 +130,21 @@ class Alarms(Construct):
             comparison=at_least,
             evaluation_periods=1,
             # The rule's metric exists only for periods in which it matched an event.
+            missing=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+
+        self.undelivered_events = self._alarm(
+            "UndeliveredEvents",
+            description=(
+                "An event target (health-check schedule, backup job notification) or a "
+                "health-check run failed: its event is in the stage's dead-letter queue"
+            ),
+            metric=dead_letters.metric_waiting(),
+            threshold=1,
+            comparison=at_least,
+            evaluation_periods=1,
+            # SQS publishes queue metrics every few minutes while the queue exists; a gap
+            # says nothing about failures.
             missing=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from aws_cdk import Aws, Duration, Fn, Names, RemovalPolicy
+from aws_cdk import Aws, DefaultStackSynthesizer, Duration, Fn, Names, RemovalPolicy, Stack
 from aws_cdk import aws_backup as backup
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from config import BackupConfig, VaultLockConfig
-from stages.compliance import KMS_FAMILIES, MANAGED_POLICY, acknowledge
+from stages.compliance import KMS_FAMILIES, MANAGED_POLICY, accept_inline_grants, acknowledge
 from stages.components.bucket import Bucket
 from stages.components.database import Database
 from stages.components.encryption import Encryption
@@ -63,6 +63,9 @@ class Backup(Construct):
             # Only AWS Backup's own lifecycle removes recovery points in a retained stage.
             block_recovery_point_deletion=retain,
         )
+
+        if retain:
+            self._guard_vault_policy()
 
         self.backup_role = iam.Role(
             self,
@@ -142,7 +145,37 @@ class Backup(Construct):
             allow_restores=False,
         )
 
+    def _guard_vault_policy(self) -> None:
+        """Nobody but CloudFormation's execution role (that is, a reviewed release) may change
+        or remove the vault's access policy or its lock: else anyone allowed to could lift the
+        deny on deleting recovery points first. Recovery points of Aurora and DynamoDB are
+        also reachable through those services' own snapshot APIs, which this policy cannot
+        govern (README: Security posture, the SCP that closes it)."""
+        stack = Stack.of(self)
+        synthesizer = stack.synthesizer
+        if not isinstance(synthesizer, DefaultStackSynthesizer):
+            raise TypeError("the vault's guard names the CDK bootstrap's execution role")
+        release = synthesizer.cloud_formation_execution_role_arn.replace(
+            "${AWS::Partition}", stack.partition
+        )
+        self.vault.add_to_access_policy(
+            iam.PolicyStatement(
+                sid="OnlyReleasesChangeTheGuard",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=[
+                    "backup:PutBackupVaultAccessPolicy",
+                    "backup:DeleteBackupVaultAccessPolicy",
+                    "backup:PutBackupVaultLockConfiguration",
+                    "backup:DeleteBackupVaultLockConfiguration",
+                ],
+                resources=["*"],
+                conditions={"ArnNotEquals": {"aws:PrincipalArn": release}},
+            )
+        )
+
     def _acknowledge_role_findings(self) -> None:
+        accept_inline_grants(self.backup_role, self.release_test_role, self.restore_role)
         for role in (self.backup_role, self.release_test_role):
             acknowledge(
                 role,

@@ -11,6 +11,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from stages.components.dead_letters import DeadLetters
+
 # Backup job events carry `detail.state`; restore job events carry `detail.status`.
 BACKUP_JOB_PROBLEM_STATES = ["FAILED", "ABORTED", "EXPIRED", "PARTIAL"]
 RESTORE_JOB_TERMINAL_STATUSES = ["COMPLETED", "FAILED", "ABORTED"]
@@ -33,6 +35,7 @@ class BackupEvents(Construct):
         vault: backup.IBackupVault,
         topic: sns.ITopic,
         release_test_role: iam.IRole,
+        dead_letters: DeadLetters,
     ) -> None:
         super().__init__(scope, construct_id)
         field = events.EventField.from_path
@@ -61,6 +64,7 @@ class BackupEvents(Construct):
             targets=[
                 targets.SnsTopic(
                     topic,
+                    dead_letter_queue=dead_letters.queue,
                     message=events.RuleTargetInput.from_text(
                         f"AWS Backup job {field('$.detail.backupJobId')} for "
                         f"{field('$.detail.resourceArn')} is {field('$.detail.state')}: "
@@ -81,6 +85,7 @@ class BackupEvents(Construct):
             targets=[
                 targets.SnsTopic(
                     topic,
+                    dead_letter_queue=dead_letters.queue,
                     message=events.RuleTargetInput.from_text(
                         f"AWS Backup restore job {field('$.detail.restoreJobId')} is "
                         f"{field('$.detail.status')}: {field('$.detail.statusMessage')}"

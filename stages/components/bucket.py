@@ -9,6 +9,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from stages.compliance import accept_sse_s3_for_access_logs, acknowledge
 from stages.components.removal import removal_policy
 
 # Noncurrent versions move to Standard-IA after 30 days (the earliest S3 allows) and are
@@ -42,9 +43,13 @@ class Bucket(Construct):
         self.access_logs = private_bucket(
             "AccessLogs",
             encryption=s3.BucketEncryption.S3_MANAGED,
+            # Versioned, so an overwritten or deleted log is still there for a while.
+            versioned=True,
             lifecycle_rules=[
                 s3.LifecycleRule(
-                    id="ExpireAccessLogs", expiration=Duration.days(ACCESS_LOG_EXPIRY_DAYS)
+                    id="ExpireAccessLogs",
+                    expiration=Duration.days(ACCESS_LOG_EXPIRY_DAYS),
+                    noncurrent_version_expiration=Duration.days(NONCURRENT_EXPIRY_DAYS),
                 )
             ],
         )
@@ -69,4 +74,11 @@ class Bucket(Construct):
                     abort_incomplete_multipart_upload_after=Duration.days(7),
                 )
             ],
+        )
+        accept_sse_s3_for_access_logs(self.access_logs)
+        acknowledge(
+            self,
+            "The DR stage is single-Region by design (README: DR objectives): no cross-Region "
+            "copy is made; versioning and AWS Backup protect the data within the Region.",
+            "NIST.800.53.R5-S3BucketReplicationEnabled",
         )

@@ -50,6 +50,7 @@ class Dashboard(Construct):
                     alarms.health_check_errors,
                     alarms.health_check_unhealthy,
                     alarms.backup_job_problems,
+                    alarms.undelivered_events,
                 ],
                 width=24,
                 height=3,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
@@ -14,7 +14,7 @@ _TOPIC_PUBLISHERS = ("cloudwatch.amazonaws.com", "events.amazonaws.com")
 
 
 class Encryption(Construct):
-    """Three keys, split by who must be able to use them.
+    """Four keys, split by who must be able to use them.
 
     - `data`: Aurora (storage and the RDS-managed master secret), DynamoDB and S3. One key
       because the same principals read all three stores and they share one lifecycle; a key
@@ -24,6 +24,8 @@ class Encryption(Construct):
       for resource types it does not fully manage), so both keys outlive every stage's data.
     - `notifications`: the SNS topic. Its policy admits AWS service principals (CloudWatch,
       EventBridge), which must never be able to decrypt data.
+    - `logs`: the stage's CloudWatch Logs log groups (VPC flow logs, the function's logs). Its
+      policy admits CloudWatch Logs for this account's log groups only.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, retain: bool) -> None:
@@ -55,3 +57,29 @@ class Encryption(Construct):
             self.notifications.grant(
                 iam.ServicePrincipal(service), "kms:Decrypt", "kms:GenerateDataKey*"
             )
+        # Kept as long as the flow logs it encrypts (a year in a retained stage).
+        self.logs = key("LogsKey", "DR stage CloudWatch Logs", removal_policy(retain))
+        stack = Stack.of(self)
+        # CloudWatch Logs encrypts with the log group's ARN as encryption context (CloudWatch
+        # Logs user guide, "Encrypt log data ... using AWS KMS"); CDK adds no statement for it.
+        self.logs.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchLogsOfThisAccount",
+                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+                actions=[
+                    "kms:Encrypt*",
+                    "kms:Decrypt*",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:Describe*",
+                ],
+                resources=["*"],
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": (
+                            f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"
+                        )
+                    }
+                },
+            )
+        )

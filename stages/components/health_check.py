@@ -19,13 +19,15 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from stages.compliance import KMS_FAMILIES, MANAGED_POLICY, acknowledge
+from stages.compliance import KMS_FAMILIES, MANAGED_POLICY, accept_inline_grants, acknowledge
 from stages.components.bucket import Bucket
 from stages.components.database import Database
+from stages.components.dead_letters import DeadLetters
 from stages.components.network import Network
 from stages.components.table import Table
 
@@ -74,6 +76,8 @@ class HealthCheck(Construct):
         database: Database,
         table: Table,
         bucket: Bucket,
+        logs_key: kms.IKey,
+        dead_letters: DeadLetters,
         stage_name: str,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -90,6 +94,7 @@ class HealthCheck(Construct):
             self,
             "Logs",
             retention=logs.RetentionDays.ONE_MONTH,
+            encryption_key=logs_key,
             removal_policy=RemovalPolicy.DESTROY,
         )
         self.function = lambda_.Function(
@@ -117,6 +122,10 @@ class HealthCheck(Construct):
             vpc_subnets=network.app_subnets,
             security_groups=[self.security_group],
             log_group=self.log_group,
+            # A scheduled run is not retried (the next is 5 minutes away): a run that failed
+            # goes to the dead letters at once, and the errors alarm fires.
+            retry_attempts=0,
+            dead_letter_queue=dead_letters.queue,
             environment={
                 "TABLE_NAME": table.table.table_name,
                 "BUCKET_NAME": bucket.bucket.bucket_name,
@@ -156,10 +165,22 @@ class HealthCheck(Construct):
             "Schedule",
             description="Run the DR health check",
             schedule=events.Schedule.rate(SCHEDULE),
-            targets=[targets.LambdaFunction(self.function, retry_attempts=0)],
+            targets=[
+                targets.LambdaFunction(
+                    self.function, retry_attempts=0, dead_letter_queue=dead_letters.queue
+                )
+            ],
         )
 
     def _acknowledge_function_findings(self) -> None:
+        accept_inline_grants(self.function)
+        acknowledge(
+            self.function,
+            "No reserved concurrency: a reservation fails the deploy in accounts whose Lambda "
+            "concurrency quota is low (new accounts get 10), and the check needs little: one "
+            "run every 5 minutes, each bounded by its 8 s deadline.",
+            "NIST.800.53.R5-LambdaConcurrency",
+        )
         acknowledge(
             self.function,
             "The health check's execution role needs CloudWatch Logs and VPC network-interface "

@@ -5,10 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from stages.compliance import accept_literal_availability_zones, ignore_cfn_lint_literal_az
+from stages.compliance import (
+    accept_inline_grants,
+    accept_literal_availability_zones,
+    ignore_cfn_lint_literal_az,
+)
 from stages.components.removal import removal_policy
 
 VPC_CIDR = "10.40.0.0/16"
@@ -30,6 +35,7 @@ class Network(Construct):
         construct_id: str,
         *,
         availability_zones: Sequence[str],
+        logs_key: kms.IKey,
         retain_logs: bool,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -64,10 +70,12 @@ class Network(Construct):
             self,
             "FlowLogs",
             retention=logs.RetentionDays.ONE_YEAR,
+            encryption_key=logs_key,
             removal_policy=removal_policy(retain_logs),
         )
-        self.vpc.add_flow_log(
+        flow_log = self.vpc.add_flow_log(
             "FlowLog",
             destination=ec2.FlowLogDestination.to_cloud_watch_logs(self.flow_log_group),
             traffic_type=ec2.FlowLogTrafficType.ALL,
         )
+        accept_inline_grants(flow_log)  # the role that writes the flow logs

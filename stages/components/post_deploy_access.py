@@ -6,7 +6,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from stages.compliance import acknowledge, logical_id
+from stages.compliance import accept_inline_grants, acknowledge, logical_id
 from stages.components.backup import Backup
 from stages.components.health_check import HealthCheck
 
@@ -72,3 +72,4 @@ class PostDeployAccess(Construct):
             "AwsSolutions-IAM5[Resource::*]",
             f"AwsSolutions-IAM5[Resource::<{logical_id(health_check.function)}.Arn>:*]",
         )
+        accept_inline_grants(self.role)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from aws_cdk import App, Stack, Stage
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 
@@ -16,14 +17,15 @@ from stages.compliance import REPORT_FILE, register_checks, violations
 from tests.support.synthesis import Synthesis
 
 
-def test_every_dr_stage_registers_the_aws_solutions_pack(synthesis: Synthesis) -> None:
+def test_every_dr_stage_registers_both_packs(synthesis: Synthesis) -> None:
     # Without this, an empty report could also mean the checks never ran on the stage.
     # (The Python binding has no `Validations.of(stage).plugins`; this accessor is deprecated.)
+    packs = ["AwsSolutions", "NIST.800.53.R5"]
     for stage in synthesis.stages.values():
-        assert [plugin.name for plugin in stage.policy_validation_beta1] == ["AwsSolutions"]
+        assert [plugin.name for plugin in stage.policy_validation_beta1] == packs
     app = synthesis.pipeline.node.scope  # the App registers for the pipeline stack
     assert isinstance(app, App)
-    assert [plugin.name for plugin in app.policy_validation_beta1] == ["AwsSolutions"]
+    assert [plugin.name for plugin in app.policy_validation_beta1] == packs
 
 
 def test_the_fixed_synthesis_has_no_finding(synthesis: Synthesis) -> None:
@@ -41,6 +43,7 @@ def test_nag_on_a_stage_catches_a_violation(tmp_path: Path) -> None:
     stack = Stack(stage, "Stack")
     sns.Topic(stack, "PlainTopic")
     sqs.Queue(stack, "PlainQueue")
+    logs.LogGroup(stack, "PlainLogs")
     register_checks(stage)
     with pytest.raises(RuntimeError, match="ValidationFailed"):
         app.synth()  # in-process, validation errors fail synth; the CLI only reports them

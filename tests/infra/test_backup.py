@@ -143,3 +143,30 @@ def test_vault_lock_in_prod_only(
     dev_vault = props(only(dev_data, "AWS::Backup::BackupVault")[1])
     assert "LockConfiguration" not in dev_vault
     assert "AccessPolicy" not in dev_vault
+
+
+def test_retained_vault_policy_guards_itself_and_the_lock(prod_data: Template) -> None:
+    """Recovery points cannot be deleted or their lifecycle cut; the policy that says so, and
+    the lock, can be changed only by CloudFormation's execution role (a reviewed release)."""
+    vault = props(only(prod_data, "AWS::Backup::BackupVault")[1])
+    statements = vault["AccessPolicy"]["Statement"]
+    assert all(s["Effect"] == "Deny" and s["Principal"] == {"AWS": "*"} for s in statements)
+    [points] = [s for s in statements if "backup:DeleteRecoveryPoint" in s["Action"]]
+    assert sorted(points["Action"]) == [
+        "backup:DeleteRecoveryPoint",
+        "backup:UpdateRecoveryPointLifecycle",
+    ]
+    assert "Condition" not in points  # nobody, not even a release
+    [guard] = [s for s in statements if s.get("Sid") == "OnlyReleasesChangeTheGuard"]
+    assert sorted(guard["Action"]) == [
+        "backup:DeleteBackupVaultAccessPolicy",
+        "backup:DeleteBackupVaultLockConfiguration",
+        "backup:PutBackupVaultAccessPolicy",
+        "backup:PutBackupVaultLockConfiguration",
+    ]
+    assert guard["Condition"] == {
+        "ArnNotEquals": {
+            "aws:PrincipalArn": "arn:aws:iam::666666666666:role/"
+            "cdk-hnb659fds-cfn-exec-role-666666666666-us-east-1"
+        }
+    }

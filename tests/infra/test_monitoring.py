@@ -11,7 +11,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from tests.support.synthesis import Synthesis
-from tests.support.templates import get_att, only, props, resources
+from tests.support.templates import get_att, logical_id, only, props, resources
 
 TOPIC = "NotificationsTopicAE679CBD"
 
@@ -37,9 +37,56 @@ def test_topic_policy_is_tls_only_and_admits_alarms_and_events(dev_data: Templat
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     publishers = {s["Principal"]["Service"]: s for s in found if s["Effect"] == "Allow"}
     assert set(publishers) == {"cloudwatch.amazonaws.com", "events.amazonaws.com"}
+    # Confused deputy: CloudWatch sends the alarm's ARN (SNS docs' example policy)...
     assert publishers["cloudwatch.amazonaws.com"]["Condition"] == {
         "ArnLike": {"aws:SourceArn": "arn:aws:cloudwatch:us-east-1:555555555555:alarm:*"}
     }
+    # ...while EventBridge's docs say its SNS topic policies can carry no Condition block
+    # (README: Security posture).
+    assert "Condition" not in publishers["events.amazonaws.com"]
+
+
+def test_dead_letters_admit_only_this_stages_rules(
+    synthesis: Synthesis, dev_service: Template
+) -> None:
+    """EventBridge writes to the dead-letter queue only for the stage's own rules (aws:SourceArn,
+    as EventBridge's DLQ docs require), and the queue refuses plain HTTP."""
+    service = synthesis.stages["dev"].service
+    _, policy = only(dev_service, "AWS::SQS::QueuePolicy")
+    statements = props(policy)["PolicyDocument"]["Statement"]
+    sends = [s for s in statements if s["Effect"] == "Allow"]
+    rules = {
+        logical_id(service.health_check.schedule),
+        logical_id(service.backup_events.backup_job_problems),
+        logical_id(service.backup_events.restore_jobs),
+    }
+    assert {s["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::GetAtt"][0] for s in sends} == rules
+    assert all(s["Principal"] == {"Service": "events.amazonaws.com"} for s in sends)
+    [deny] = [s for s in statements if s["Effect"] == "Deny"]
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    _, queue = only(dev_service, "AWS::SQS::Queue")
+    assert props(queue)["SqsManagedSseEnabled"] is True
+    assert props(queue)["MessageRetentionPeriod"] == 14 * 24 * 3600
+
+
+def test_every_event_target_and_failed_run_has_a_dead_letter_queue(
+    synthesis: Synthesis, dev_service: Template
+) -> None:
+    queue = logical_id(synthesis.stages["dev"].service.dead_letters.queue)
+    for rule_resource in resources(dev_service, "AWS::Events::Rule").values():
+        for target in props(rule_resource)["Targets"]:
+            assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": [queue, "Arn"]}
+    _, function = only(dev_service, "AWS::Lambda::Function")
+    assert props(function)["DeadLetterConfig"]["TargetArn"] == {"Fn::GetAtt": [queue, "Arn"]}
+    _, invoke_config = only(dev_service, "AWS::Lambda::EventInvokeConfig")
+    assert props(invoke_config)["MaximumRetryAttempts"] == 0
+    alarm = alarms(dev_service)["UndeliveredEvents"]
+    [metric] = [m["MetricStat"]["Metric"] for m in alarm.get("Metrics", [])] or [alarm]
+    assert (metric.get("Namespace"), metric.get("MetricName")) == (
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+    )
+    assert alarm["Threshold"] == 1 and alarm["TreatMissingData"] == "notBreaching"
 
 
 def rule(template: Template, prefix: str) -> dict[str, Any]:
@@ -92,6 +139,7 @@ def test_every_alarm_notifies_and_decides_missing_data(dev_service: Template) ->
         "HealthCheckErrors",
         "HealthCheckUnhealthy",
         "BackupJobProblems",
+        "UndeliveredEvents",
     }
     for name, alarm in found.items():
         assert "NotificationsTopic" in json.dumps(alarm["AlarmActions"]), name

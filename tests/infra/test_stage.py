@@ -18,6 +18,7 @@ PINNED_LOGICAL_IDS = {
     "AWS::KMS::Key": [
         "EncryptionBackupKey1919D1EB",
         "EncryptionDataKey4CB32E29",
+        "EncryptionLogsKeyDCAD0E25",
         "EncryptionNotificationsKey824AFC4E",
     ],
     "AWS::RDS::DBCluster": ["DatabaseCluster5B53A178"],

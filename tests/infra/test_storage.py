@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_cdk.assertions import Match, Template
@@ -14,9 +15,9 @@ BUCKET = "BucketD7FEB781"
 ACCESS_LOGS = "BucketAccessLogs0AA7ED48"
 
 
-def test_three_rotating_customer_managed_keys(dev_data: Template) -> None:
+def test_four_rotating_customer_managed_keys(dev_data: Template) -> None:
     keys = resources(dev_data, "AWS::KMS::Key")
-    assert len(keys) == 3
+    assert len(keys) == 4  # data, backup, notifications, logs
     assert all(props(key)["EnableKeyRotation"] is True for key in keys.values())
 
 
@@ -36,6 +37,28 @@ def test_keys_of_recovery_points_are_kept_in_every_stage(
         logical_id(keys.data): "RetainExceptOnCreate",
         logical_id(keys.backup): "RetainExceptOnCreate",
         logical_id(keys.notifications): "Delete",
+        logical_id(keys.logs): "Delete",
+    }
+
+
+def test_log_groups_are_encrypted_by_this_accounts_cloudwatch_logs_only(
+    synthesis: Synthesis, dev_data: Template, dev_service: Template
+) -> None:
+    keys = synthesis.stages["dev"].data.keys
+    for template in (dev_data, dev_service):
+        for group in resources(template, "AWS::Logs::LogGroup").values():
+            assert "LogsKey" in json.dumps(props(group)["KmsKeyId"]), group
+    key = resources(dev_data, "AWS::KMS::Key")[logical_id(keys.logs)]
+    [statement] = [
+        s
+        for s in props(key)["KeyPolicy"]["Statement"]
+        if s.get("Sid") == "CloudWatchLogsOfThisAccount"
+    ]
+    assert statement["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
+    assert statement["Condition"] == {
+        "ArnLike": {
+            "kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:us-east-1:555555555555:log-group:*"
+        }
     }
 
 

@@ -353,6 +353,30 @@ def test_release_failures_notify_an_encrypted_topic(
     key = resources(pipeline_template, "AWS::KMS::Key")[key_id]
     principals = [s.get("Principal") for s in props(key)["KeyPolicy"]["Statement"]]
     assert {"Service": "codestar-notifications.amazonaws.com"} in principals
+    assert props(rule)["Name"] == f"{synthesis.config.pipeline.name}-release-events"
+
+
+def test_only_this_accounts_notification_rules_may_publish_to_the_release_topic(
+    pipeline_template: Template, synthesis: Synthesis
+) -> None:
+    """Confused deputy: CodeStar Notifications' documented topic policy names the account
+    (aws:SourceAccount); no statement admits the service without it."""
+    [(_, policy)] = resources(pipeline_template, "AWS::SNS::TopicPolicy").items()
+    allows = [
+        statement
+        for statement in props(policy)["PolicyDocument"]["Statement"]
+        if statement["Effect"] == "Allow"
+    ]
+    assert allows == [
+        {
+            "Action": "sns:Publish",
+            "Condition": {"StringEquals": {"aws:SourceAccount": "444444444444"}},
+            "Effect": "Allow",
+            "Principal": {"Service": "codestar-notifications.amazonaws.com"},
+            "Resource": {"Ref": logical_id(synthesis.pipeline.notifications.topic)},
+            "Sid": "CodeStarNotificationsOfThisAccount",
+        }
+    ]
 
 
 def test_artifacts_are_encrypted_logged_and_readable_by_stage_deploy_roles(
