@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_cdk.assertions import Template
@@ -164,3 +165,16 @@ def test_prod_cluster_is_protected_and_kept(prod_data: Template, dev_data: Templ
     dev_cluster = only(dev_data, "AWS::RDS::DBCluster")[1]
     assert dev_cluster["DeletionPolicy"] == "Delete"
     assert props(dev_cluster)["DeletionProtection"] is False
+
+
+def test_every_instance_has_enhanced_monitoring(dev_data: Template) -> None:
+    instances = resources(dev_data, "AWS::RDS::DBInstance").values()
+    assert {props(i)["MonitoringInterval"] for i in instances} == {60}
+    [(role_id, role)] = [
+        (role_id, role)
+        for role_id, role in resources(dev_data, "AWS::IAM::Role").items()
+        if "monitoring.rds.amazonaws.com" in json.dumps(props(role)["AssumeRolePolicyDocument"])
+    ]
+    assert "AmazonRDSEnhancedMonitoringRole" in json.dumps(props(role)["ManagedPolicyArns"])
+    for instance in instances:
+        assert props(instance)["MonitoringRoleArn"] == {"Fn::GetAtt": [role_id, "Arn"]}
