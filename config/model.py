@@ -7,13 +7,14 @@ generated from these classes (`make schema`).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from enum import Enum
 from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-from config import rules
+from config import cron, rules
 from config.rules import between, matching, nonempty
 
 # AWS Backup continuous backup (point-in-time restore) keeps 1 to 35 days.
@@ -134,6 +135,42 @@ class BackupConfig(_Model):
         return self.vault_lock.min_retention_days if self.vault_lock else MIN_RETENTION_DAYS
 
 
+STORES = ("aurora", "dynamodb", "s3")
+# How long a restore of each store may take by default, from the restore job's creation to the
+# validator reading the canary: Aurora restores a cluster and needs an instance for reading.
+DEFAULT_RTO_MINUTES = {"aurora": 240, "dynamodb": 120, "s3": 120}
+# Slack on top of the backup schedule's longest gap for the default RPO target.
+DEFAULT_RPO_SLACK_MINUTES = 60
+Minutes = Annotated[int, between(5, 7 * 24 * 60)]
+
+
+class StoreTargets(_Model):
+    rpo_minutes: Minutes | None = Field(
+        default=None,
+        description="most data a restore may lose: restore job start minus the newest canary "
+        "in the restored copy (default: the backup schedule's longest gap plus 60)",
+    )
+    rto_minutes: Minutes | None = Field(
+        default=None,
+        description="longest a restore may take: restore job start until the canary is read "
+        "(default: Aurora 240, DynamoDB and S3 120)",
+    )
+
+
+class RestoreTestingConfig(_Model):
+    schedule: Annotated[str, rules.RESTORE_SCHEDULE] = Field(
+        default="cron(0 6 ? * * *)",
+        description="AWS cron expression (UTC) of the daily (or other) restore test",
+    )
+    aurora: StoreTargets = StoreTargets()
+    dynamodb: StoreTargets = StoreTargets()
+    s3: StoreTargets = StoreTargets()
+
+    def targets(self, store: str) -> StoreTargets:
+        found: StoreTargets = getattr(self, store)
+        return found
+
+
 class StageConfig(_Model):
     name: StageName
     account: AccountId
@@ -152,6 +189,7 @@ class StageConfig(_Model):
     )
     alarm_emails: Emails
     backup: BackupConfig
+    restore_testing: RestoreTestingConfig = RestoreTestingConfig()
 
     @property
     def retain_data(self) -> bool:
@@ -166,8 +204,19 @@ class StageConfig(_Model):
         """The CDK Stage id, and the prefix of its stacks' names: "Dev" for "dev"."""
         return self.name[0].upper() + self.name[1:]
 
+    def rpo_target(self, store: str) -> timedelta:
+        minutes = self.restore_testing.targets(store).rpo_minutes
+        if minutes is None:
+            return backup_gap(self.backup) + timedelta(minutes=DEFAULT_RPO_SLACK_MINUTES)
+        return timedelta(minutes=minutes)
+
+    def rto_target(self, store: str) -> timedelta:
+        minutes = self.restore_testing.targets(store).rto_minutes
+        return timedelta(minutes=DEFAULT_RTO_MINUTES[store] if minutes is None else minutes)
+
     @model_validator(mode="after")
     def _check(self) -> Self:
+        rules.check_restore_targets(self)
         rules.check_zones(self)
         rules.check_removal(self)
         rules.check_vault_lock(self)
@@ -192,6 +241,11 @@ class AppConfig(_Model):
             for index, stage in enumerate(self.stages)
         )
         return self.model_copy(update={"stages": stages})
+
+
+def backup_gap(backup: BackupConfig) -> timedelta:
+    """The longest time between two scheduled backups (the schedule was validated)."""
+    return cron.parse(backup.schedule).longest_gap()
 
 
 _PARTITIONS = (

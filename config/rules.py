@@ -102,6 +102,16 @@ def _schedule(value: str) -> None:
 BACKUP_SCHEDULE = Rule(_schedule, {"pattern": r"^cron\(\S+( \S+){5}\)$"})
 
 
+def _restore_schedule(value: str) -> None:
+    try:
+        cron.parse(value).longest_gap()
+    except cron.CronError as error:
+        raise InvalidValueError(f"{value!r} is not a valid AWS cron expression: {error}") from None
+
+
+RESTORE_SCHEDULE = Rule(_restore_schedule, {"pattern": r"^cron\(\S+( \S+){5}\)$"})
+
+
 def _instance_class(value: str) -> None:
     if value not in aurora_instance_classes():
         raise InvalidValueError(
@@ -155,6 +165,20 @@ def check_removal(stage: StageConfig) -> None:
             f"dr.stages.{stage.name}.removal: 'destroy' deletes the data of a stage named like "
             "production with its stack; use 'retain', or set allowDestroy: true on this stage"
         )
+
+
+def check_restore_targets(stage: StageConfig) -> None:
+    """A recovery point is at most one backup interval old when a restore test starts: an
+    RPO target below that fails every test, which proves nothing."""
+    gap = cron.parse(stage.backup.schedule).longest_gap()
+    for store in ("aurora", "dynamodb", "s3"):
+        minutes = stage.restore_testing.targets(store).rpo_minutes
+        if minutes is not None and minutes * 60 < gap.total_seconds():
+            raise ConfigError(
+                f"dr.stages.{stage.name}.restoreTesting.{store}.rpoMinutes: {minutes} is shorter "
+                f"than the backup schedule's longest gap ({int(gap.total_seconds() // 60)} min): "
+                "no restore could meet it"
+            )
 
 
 def check_vault_lock(stage: StageConfig) -> None:
