@@ -28,7 +28,9 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 .PHONY: synth test checks-main checks-side lint typecheck unit integration adoption postgres deps lock bench \
 	clean cdk schema aws-data bootstrap-policy audit
 
-deps: $(VENV)/.installed node_modules/.installed $(LAMBDA_DEPS)/.installed
+RDS_CA_BUNDLE := build/rds-ca-bundle.pem
+
+deps: $(VENV)/.installed node_modules/.installed $(LAMBDA_DEPS)/.installed $(RDS_CA_BUNDLE)
 
 # constraints.txt pins every transitive dependency too, so a release's gate cannot change
 # without a commit.
@@ -53,6 +55,12 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The Amazon RDS CAs, for the functions that verify a database's certificate themselves.
+$(RDS_CA_BUNDLE): node_modules/.installed scripts/rds_ca_bundle.js
+	mkdir -p $(@D)
+	node scripts/rds_ca_bundle.js > $@.tmp
+	mv $@.tmp $@
+
 # The health-check function's dependencies, fetched here (not during synth) for the
 # function's runtime and architecture (python3.14 on arm64, see
 # stages/components/health_check.py); synth bundles them with the handler without Docker.
@@ -70,7 +78,7 @@ SYNTH_INPUTS := app.py cdk.json package.json requirements.txt \
 	$(shell find config pipeline stages lambda -type f -not -path '*/__pycache__/*' 2>/dev/null)
 
 cdk.out/manifest.json: $(SYNTH_INPUTS) $(VENV)/.installed node_modules/.installed \
-		$(LAMBDA_DEPS)/.installed
+		$(LAMBDA_DEPS)/.installed $(RDS_CA_BUNDLE)
 	$(CDK) synth --quiet || { rm -f $@; exit 1; }
 	touch $@
 
