@@ -11,9 +11,11 @@ past its bounds.
 from __future__ import annotations
 
 import contextlib
-import ssl
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import ssl
 
 CONNECT_TIMEOUT_S = 5.0
 STATEMENT_TIMEOUT_S = 5.0
@@ -29,6 +31,8 @@ def iam_token(rds: Any, host: str, port: int, user: str, region: str) -> str:
 
 @cache
 def _tls_context(ca_file: str) -> ssl.SSLContext:
+    import ssl
+
     # Verification on, host name checked: create_default_context's defaults.
     return ssl.create_default_context(cafile=ca_file)
 
