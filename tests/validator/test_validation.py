@@ -47,7 +47,9 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def published(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, tuple[float, str]]]]:
     """What metrics.publish was given (Powertools, which prints it, is in the bundle only)."""
     found: list[tuple[str, dict[str, tuple[float, str]]]] = []
-    monkeypatch.setattr(metrics, "publish", lambda store, values: found.append((store, values)))
+    monkeypatch.setattr(
+        metrics, "publish", lambda store, job_id, values: found.append((store, values))
+    )
     return found
 
 

@@ -26,7 +26,9 @@ def values(
     return found
 
 
-def publish(store: str, found: dict[str, tuple[float, str]]) -> None:
+def publish(store: str, job_id: str, found: dict[str, tuple[float, str]]) -> None:
+    """One EMF document; the restore job's id rides along as a property (not a dimension),
+    so Logs Insights finds a job's figures."""
     # Loaded with the package when dr_restore.log imported its Logger: no cost here.
     from aws_lambda_powertools.metrics import EphemeralMetrics
 
@@ -34,6 +36,7 @@ def publish(store: str, found: dict[str, tuple[float, str]]) -> None:
     if not metrics.service:  # the alarms select on it: fail loudly rather than emit without
         raise RuntimeError("POWERTOOLS_SERVICE_NAME is not set")
     metrics.add_dimension(name="Store", value=store)
+    metrics.add_metadata(key="restoreJobId", value=job_id)
     for name, (number, unit) in found.items():
         metrics.add_metric(name=name, unit=unit, value=number)
     metrics.flush_metrics(raise_on_empty_metrics=True)

@@ -110,7 +110,7 @@ class Validator:
                 "statusMessage": job.status_message,
             },
         )
-        metrics.publish(store, metrics.values(False, None, job.duration_seconds))
+        metrics.publish(store, job.job_id, metrics.values(False, None, job.duration_seconds))
 
     def _validate(self, job: RestoreJob) -> None:
         store = job.store
@@ -380,7 +380,7 @@ class Validator:
             },
         )
         metrics.publish(
-            store, metrics.values(verdict.successful, measurement, job.duration_seconds)
+            store, job.job_id, metrics.values(verdict.successful, measurement, job.duration_seconds)
         )
 
 
