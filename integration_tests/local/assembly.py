@@ -1,6 +1,7 @@
 """What the synthesized cloud assembly (`make synth` -> cdk.out) says about the stage: the
-health-check function (its asset, handler, environment, timeout, memory) and the table's
-key schema. Local mode runs exactly that asset, with exactly those variable names."""
+health-check function (its asset, handler, environment, timeout, memory), the restore
+validator's function when the stage has one, and the table's key schema. Local mode runs
+exactly those assets, with exactly those variable names."""
 
 from __future__ import annotations
 
@@ -97,3 +98,48 @@ def _check_fresh(asset_dir: Path) -> None:
             f"{asset_dir} is stale ({', '.join(stale)} differ from lambda/health_check): "
             "run `make synth` first"
         )
+
+
+# What marks the restore validator's asset (stages/components/bundling.py's RESTORE_VALIDATOR).
+VALIDATOR_MARKER = Path("dr_restore") / "entry.py"
+
+
+def read_validator(cdk_out: Path = DEFAULT_CDK_OUT, stage: str = "Dev") -> FunctionSpec | None:
+    """The restore validator's function in the stage's Service template (the one whose asset
+    holds dr_restore/entry.py), or None while the stage has none."""
+    service, service_path = _stack(cdk_out / f"assembly-{stage}", f"{stage}-Service")
+    for resource in service["Resources"].values():
+        if resource.get("Type") != "AWS::Lambda::Function":
+            continue
+        asset = resource.get("Metadata", {}).get("aws:asset:path")
+        if asset is None:
+            continue
+        asset_dir = (service_path.parent / asset).resolve()
+        if not (asset_dir / VALIDATOR_MARKER).is_file():
+            continue
+        properties = resource["Properties"]
+        variables = properties.get("Environment", {}).get("Variables", {})
+        return FunctionSpec(
+            asset_dir=asset_dir,
+            handler=properties["Handler"],
+            environment={k: v if isinstance(v, str) else None for k, v in variables.items()},
+            timeout_seconds=int(properties.get("Timeout", 3)),
+            memory_mb=int(properties.get("MemorySize", 128)),
+        )
+    return None
+
+
+def same_files(synthesized: Path, assembled: Path) -> list[str]:
+    """The files that differ between two bundles (missing from either, or other bytes)."""
+
+    def files(root: Path) -> dict[str, Path]:
+        return {str(p.relative_to(root)): p for p in root.rglob("*") if p.is_file()}
+
+    left, right = files(synthesized), files(assembled)
+    return sorted(
+        name
+        for name in left.keys() | right.keys()
+        if name not in left
+        or name not in right
+        or not filecmp.cmp(left[name], right[name], shallow=False)
+    )

@@ -2,8 +2,11 @@
 
 - PostgreSQL 15 with TLS (postgres.py) for the proxy's writer and reader endpoints;
 - moto's server (moto.py) for DynamoDB, S3, KMS, IAM and CloudFormation;
-- the stand-in (integration_tests.standin) for AWS Backup, STS and Lambda, which runs the
-  synthesized health-check asset with the environment variable names its template gives.
+- the stand-in (integration_tests.standin) for AWS Backup, STS, Lambda and the RDS of
+  restored clusters, which runs the synthesized health-check asset with the environment
+  variable names its template gives; its backup jobs copy the stores' data through the data
+  plane (restore_data.py) so that restores return it, and its restore job events go to
+  moto's EventBridge.
 
 Everything listens on 127.0.0.1 only, every wait is bounded, and the servers, worker
 processes and temporary directories are removed on exit, also when a test fails. Use it as
@@ -13,6 +16,7 @@ a context manager (`with local_stage() as stage:`), from pytest (conftest.py) or
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import statistics
@@ -31,6 +35,7 @@ from integration_tests.local.assembly import DEFAULT_CDK_OUT, AssemblyError, rea
 from integration_tests.local.moto import MotoStage, create_stacks, create_stage, enforce_iam
 from integration_tests.local.moto import moto_server as start_moto
 from integration_tests.local.postgres import PostgresServer, postgres_server
+from integration_tests.local.restore_data import LocalDataPlane
 from integration_tests.local.tls import TlsFiles, make_tls_files
 from integration_tests.standin import FunctionConfig, Keys, Standin, StandinClient
 
@@ -45,6 +50,8 @@ POST_DEPLOY_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/dr-release-{STAGE}-post-dep
 # Like prod's example vault lock, so the suite's retention must satisfy a lock locally too.
 VAULT_MIN_RETENTION_DAYS, VAULT_MAX_RETENTION_DAYS = 7, 35
 BUCKET_NAME = "dr-local-bucket"
+# The stage's Aurora cluster as AWS Backup names it: backing it up copies the local database.
+CLUSTER_ARN = f"arn:aws:rds:{REGION}:{ACCOUNT}:cluster:dr-local-cluster"
 _WORKDIR_PREFIX = "dr-local-"
 # The backup poll's intervals in local mode (AWS: 5 s growing to 30 s).
 LOCAL_POLL = {"BACKUP_POLL_INITIAL_SECONDS": "0.05", "BACKUP_POLL_MAX_SECONDS": "0.2"}
@@ -60,6 +67,7 @@ class LocalStage:
     standin_url: str
     function: FunctionConfig
     template_environment_names: tuple[str, ...]  # what the template gives the function
+    data_plane: LocalDataPlane
 
     def aws_env(self, keys: Keys) -> dict[str, str]:
         """Endpoints, Region and credentials for boto3: moto by default, the stand-in for
@@ -171,6 +179,18 @@ def local_stage(cdk_out: Path = DEFAULT_CDK_OUT) -> Iterator[LocalStage]:
         )
         server = Standin(REGION)
         stack.callback(server.close)
+        plane = LocalDataPlane(
+            moto=moto_stage,
+            postgres=postgres,
+            tls=tls,
+            workdir=workdir,
+            rds=server.rds,
+            cluster_arn=CLUSTER_ARN,
+            database=database,
+        )
+        stack.callback(plane.close)
+        server.backup.attach_data_plane(plane)
+        server.restores.attach(plane, _event_bus(moto_stage))
         standin = StandinClient(server.url)
         standin.register_keys(moto_stage.admin)  # the "developer's" key signs for both
         standin.add_role(POST_DEPLOY_ROLE_ARN)
@@ -233,7 +253,27 @@ def local_stage(cdk_out: Path = DEFAULT_CDK_OUT) -> Iterator[LocalStage]:
             server.url,
             function,
             tuple(spec.environment),
+            plane,
         )
+
+
+def _event_bus(moto: MotoStage) -> Any:
+    """AWS Backup's events, put on moto's default event bus: its rules (and their targets,
+    such as the validator's step queue) take them from there, as EventBridge's would."""
+    events = moto.client("events")
+
+    def put(detail_type: str, detail: dict[str, Any], resources: list[str]) -> None:
+        entry = {
+            "Source": "aws.backup",
+            "DetailType": detail_type,
+            "Detail": json.dumps(detail),
+            "Resources": resources,
+        }
+        answer = events.put_events(Entries=[entry])
+        if answer.get("FailedEntryCount"):
+            raise RuntimeError(f"moto refused the event: {answer['Entries']}")
+
+    return put
 
 
 @dataclass(frozen=True)

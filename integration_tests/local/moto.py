@@ -154,8 +154,8 @@ def create_stage(
         },
     )
     iam = client("iam")
-    admin = _user(iam, ADMIN_USER, [{"Effect": "Allow", "Action": "*", "Resource": "*"}])
-    function = _user(
+    admin = iam_user(iam, ADMIN_USER, [{"Effect": "Allow", "Action": "*", "Resource": "*"}])
+    function = iam_user(
         iam,
         FUNCTION_USER,
         [
@@ -185,7 +185,7 @@ def create_stage(
     )
 
 
-def _user(iam: Any, name: str, statements: list[dict[str, Any]]) -> Keys:
+def iam_user(iam: Any, name: str, statements: list[dict[str, Any]]) -> Keys:
     iam.create_user(UserName=name)
     iam.put_user_policy(
         UserName=name,

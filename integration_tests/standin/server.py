@@ -20,8 +20,11 @@ from integration_tests.standin.protocol import (
     Response,
     new_request_id,
     query_error,
+    query_namespace,
     rest_json_error,
 )
+from integration_tests.standin.rds import RdsService
+from integration_tests.standin.restore import RestoreJobs
 from integration_tests.standin.sts import StsService
 
 _log = logging.getLogger(__name__)
@@ -49,7 +52,9 @@ _INTERNAL_CODES = {
     "backup": "InternalFailure",
     "sts": "InternalFailure",
     "lambda": "ServiceException",
+    "rds": "InternalFailure",
 }
+_QUERY = ("sts", "rds")
 
 
 class Service(Protocol):
@@ -57,17 +62,34 @@ class Service(Protocol):
     def handle(self, operation: str, request: Request, caller: Caller) -> Response: ...
 
 
+class _Backup:
+    """AWS Backup's one endpoint: backup jobs and vaults, and restore jobs."""
+
+    def __init__(self, jobs: BackupService, restores: RestoreJobs) -> None:
+        self._parts: tuple[Service, ...] = (jobs, restores)
+
+    def operation(self, request: Request) -> str | None:
+        return next(filter(None, (part.operation(request) for part in self._parts)), None)
+
+    def handle(self, operation: str, request: Request, caller: Caller) -> Response:
+        part = next(p for p in self._parts if p.operation(request) == operation)
+        return part.handle(operation, request, caller)
+
+
 class Standin:
     def __init__(self, region: str = "us-east-1") -> None:
         self.region = region
         self.credentials = CredentialStore()
         self.backup = BackupService(region)
+        self.restores = RestoreJobs(region, self.backup)
+        self.rds = RdsService(region)
         self.sts = StsService(self.credentials)
         self.lambda_ = LambdaService(region)
         self._services: dict[str, Service] = {
-            "backup": self.backup,
+            "backup": _Backup(self.backup, self.restores),
             "sts": self.sts,
             "lambda": self.lambda_,
+            "rds": self.rds,
         }
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
@@ -100,14 +122,20 @@ class Standin:
             self._faults.clear()
             self._records.clear()
         self.backup.reset()
+        self.rds.reset()
 
     def dispatch(self, request: Request) -> Response:
         if request.path.startswith(CONTROL_PREFIX):
             return handle_control(self, request)
         name = _service_name(request)
-        render = query_error if name == "sts" else rest_json_error
-        protocol = "query" if name == "sts" else "rest-json"
+        protocol = "query" if name in _QUERY else "rest-json"
         request_id = new_request_id()
+
+        def render(error: AwsError, request_id: str) -> Response:
+            if protocol == "query":
+                return query_error(error, request_id, query_namespace(name))
+            return rest_json_error(error, request_id)
+
         record: dict[str, Any] = {"service": name, "operation": None, "time": time.time()}
         record.update(access_key_id=None, session_token=None, principal=None, arn=None)
         record["signature_verified"] = False
@@ -183,7 +211,7 @@ def _service_name(request: Request) -> str:
     # The signing scope names the service; unsigned requests are told apart by their path.
     credential = (request.header("Authorization") or "").partition("Credential=")[2]
     scope = credential.split(",")[0].split("/")
-    if len(scope) >= 4 and scope[3] in ("backup", "sts", "lambda"):
+    if len(scope) >= 4 and scope[3] in _INTERNAL_CODES:
         return scope[3]
     if request.path.startswith("/2015-03-31/"):
         return "lambda"
@@ -191,10 +219,10 @@ def _service_name(request: Request) -> str:
 
 
 def _params(service: str, request: Request) -> dict[str, Any]:
-    if service == "sts":
+    if service in _QUERY:
         return {k: v for k, v in request.form().items() if k not in ("Action", "Version")}
     if service == "backup" and request.method == "PUT":
-        return request.json()
+        return {"path": request.path, **request.json()}
     return {"path": request.path, **({"query": request.query} if request.query else {})}
 
 
