@@ -1,8 +1,9 @@
 """The local stage: every server the suite's local mode needs, started once, removed after.
 
 - PostgreSQL 15 with TLS (postgres.py) for the proxy's writer and reader endpoints;
-- moto's server (moto.py) for DynamoDB, S3, KMS, IAM and CloudFormation;
-- the stand-in (integration_tests.standin) for AWS Backup, STS, Lambda and the RDS of
+- moto's server (moto.py) for DynamoDB, S3, KMS, IAM, STS, SQS, EventBridge and
+  CloudFormation;
+- the stand-in (integration_tests.standin) for AWS Backup, Lambda and the RDS of
   restored clusters, which runs the synthesized health-check asset with the environment
   variable names its template gives; its backup jobs copy the stores' data through the data
   plane (restore_data.py) so that restores return it, and its restore job events go to
@@ -22,6 +23,7 @@ import shutil
 import statistics
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -32,7 +34,16 @@ import boto3
 
 from integration_tests.health import invoke_health_check
 from integration_tests.local.assembly import DEFAULT_CDK_OUT, AssemblyError, read_stage
-from integration_tests.local.moto import MotoStage, create_stacks, create_stage, enforce_iam
+from integration_tests.local.moto import (
+    ADMIN_USER,
+    MotoStage,
+    assumable_role,
+    create_stacks,
+    create_stage,
+    enforce_iam,
+    iam_user,
+    issued_credentials,
+)
 from integration_tests.local.moto import moto_server as start_moto
 from integration_tests.local.postgres import PostgresServer, postgres_server
 from integration_tests.local.restore_data import LocalDataPlane
@@ -58,6 +69,15 @@ LOCAL_POLL = {"BACKUP_POLL_INITIAL_SECONDS": "0.05", "BACKUP_POLL_MAX_SECONDS": 
 
 
 @dataclass(frozen=True)
+class Runner:
+    """A pipeline's runner for one suite run: its own key, and the post-deploy role that
+    trusts only it. The stand-in scopes what the run's assumed role calls to `role_arn`."""
+
+    keys: Keys
+    role_arn: str
+
+
+@dataclass(frozen=True)
 class LocalStage:
     workdir: Path
     tls: TlsFiles
@@ -70,14 +90,13 @@ class LocalStage:
     data_plane: LocalDataPlane
 
     def aws_env(self, keys: Keys) -> dict[str, str]:
-        """Endpoints, Region and credentials for boto3: moto by default, the stand-in for
-        Backup, STS and Lambda. No shared config or credentials file is read."""
+        """Endpoints, Region and credentials for boto3: moto by default (STS included), the
+        stand-in for Backup and Lambda. No shared config or credentials file is read."""
         return {
             "AWS_REGION": REGION,
             "AWS_DEFAULT_REGION": REGION,
             "AWS_ENDPOINT_URL": self.moto.url,
             "AWS_ENDPOINT_URL_BACKUP": self.standin_url,
-            "AWS_ENDPOINT_URL_STS": self.standin_url,
             "AWS_ENDPOINT_URL_LAMBDA": self.standin_url,
             "AWS_ACCESS_KEY_ID": keys.access_key_id,
             "AWS_SECRET_ACCESS_KEY": keys.secret_access_key,
@@ -85,7 +104,9 @@ class LocalStage:
             "AWS_SHARED_CREDENTIALS_FILE": str(self.workdir / "no-aws-credentials"),
         }
 
-    def post_deploy_env(self, keys: Keys, *, assume_role: bool = True) -> dict[str, str]:
+    def post_deploy_env(
+        self, keys: Keys, *, assume_role: bool = True, role_arn: str = POST_DEPLOY_ROLE_ARN
+    ) -> dict[str, str]:
         """What the pipeline's post-deploy step gets (DR_TARGET=env), for this local stage."""
         env = {
             **self.aws_env(keys),
@@ -101,8 +122,25 @@ class LocalStage:
             "BACKUP_TIMEOUT_SECONDS": "30",
         }
         if assume_role:
-            env["POST_DEPLOY_ROLE_ARN"] = POST_DEPLOY_ROLE_ARN
+            env["POST_DEPLOY_ROLE_ARN"] = role_arn
         return env
+
+    def new_runner(self) -> Runner:
+        """A runner of its own (a moto IAM user) and a post-deploy role that trusts only it.
+        Its identity policy allows assuming any post-deploy role, so that only the roles'
+        trust policies keep a runner from another's role (moto's STS enforces both)."""
+        suffix = uuid.uuid4().hex[:8]
+        role_arn = f"{POST_DEPLOY_ROLE_ARN}-{suffix}"
+        user = f"dr-local-runner-{suffix}"
+        allow = {
+            "Effect": "Allow",
+            "Action": "sts:AssumeRole",
+            "Resource": f"{POST_DEPLOY_ROLE_ARN}*",
+        }
+        keys = iam_user(self.moto.client("iam"), user, [allow])
+        assumable_role(self.moto, role_arn, user)
+        self.standin.register_keys(keys)
+        return Runner(keys, role_arn)
 
     def lambda_client(self) -> Any:
         return boto3.client(
@@ -177,7 +215,7 @@ def local_stage(cdk_out: Path = DEFAULT_CDK_OUT) -> Iterator[LocalStage]:
             templates.attribute_definitions,
             BUCKET_NAME,
         )
-        server = Standin(REGION)
+        server = Standin(REGION, issued_credentials(moto_stage.url))
         stack.callback(server.close)
         plane = LocalDataPlane(
             moto=moto_stage,
@@ -193,7 +231,8 @@ def local_stage(cdk_out: Path = DEFAULT_CDK_OUT) -> Iterator[LocalStage]:
         server.restores.attach(plane, _event_bus(moto_stage))
         standin = StandinClient(server.url)
         standin.register_keys(moto_stage.admin)  # the "developer's" key signs for both
-        standin.add_role(POST_DEPLOY_ROLE_ARN)
+        # The stage's post-deploy role, trusting the "developer" (the session's own key).
+        assumable_role(moto_stage, POST_DEPLOY_ROLE_ARN, ADMIN_USER)
         standin.add_vault(VAULT_NAME, VAULT_MIN_RETENTION_DAYS, VAULT_MAX_RETENTION_DAYS)
         no_file = str(workdir / "no-aws-config")
         function = FunctionConfig(

@@ -2,7 +2,6 @@
 
     POST /_standin/reset                       forget faults, job scripts and request records
     POST /_standin/credentials                 {} -> a new base key; or register a given one
-    POST /_standin/roles                       {"arn", "max_session_seconds"?}: assumable role
     POST /_standin/backup/vaults               {"name", "min_retention_days"?,
                                                 "max_retention_days"?}
     POST /_standin/backup/next-job             {"outcome", "polls"?, "message"?, "pending"?,
@@ -27,8 +26,9 @@
     GET  /_standin/lambda/functions/NAME       its timings (cold imports, invocations)
     POST /_standin/lambda/functions/NAME/stop  end its worker: the next Invoke is a cold start
 
-`principal` scopes a script or fault to one base access key (and the roles it assumed), so
-scenarios running at the same time do not take each other's.
+`principal` scopes a script or fault to one caller: a base access key, or the ARN of a role
+whose temporary credentials (moto's STS issued them) sign the calls; scenarios running at the
+same time do not take each other's.
 """
 
 from __future__ import annotations
@@ -99,9 +99,6 @@ def _route(standin: Standin, request: Request) -> Any:  # noqa: PLR0911, PLR0912
             "access_key_id": created.access_key_id,
             "secret_access_key": created.secret_access_key,
         }
-    if path == CONTROL_PREFIX + "roles":
-        standin.sts.add_role(body["arn"], int(body.get("max_session_seconds", 3600)))
-        return {}
     if path == CONTROL_PREFIX + "backup/vaults":
         vault = standin.backup.add_vault(
             body["name"], body.get("min_retention_days"), body.get("max_retention_days")
@@ -209,9 +206,6 @@ class StandinClient:
             "credentials",
             {"access_key_id": keys.access_key_id, "secret_access_key": keys.secret_access_key},
         )
-
-    def add_role(self, arn: str, max_session_seconds: int = 3600) -> None:
-        self._call("POST", "roles", {"arn": arn, "max_session_seconds": max_session_seconds})
 
     def add_vault(
         self,

@@ -10,7 +10,7 @@ from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 
-from integration_tests.standin.auth import AuthError, Caller, CredentialStore
+from integration_tests.standin.auth import AuthError, Caller, CredentialStore, Issuer
 from integration_tests.standin.backup import BackupService
 from integration_tests.standin.control import CONTROL_PREFIX, Fault, handle_control
 from integration_tests.standin.lambda_service import LambdaService
@@ -25,7 +25,6 @@ from integration_tests.standin.protocol import (
 )
 from integration_tests.standin.rds import RdsService
 from integration_tests.standin.restore import RestoreJobs
-from integration_tests.standin.sts import StsService
 
 _log = logging.getLogger(__name__)
 
@@ -50,11 +49,10 @@ _AUTH_CODES = {
 # common InternalFailure, and the ServiceException Lambda's model has for its own failures.
 _INTERNAL_CODES = {
     "backup": "InternalFailure",
-    "sts": "InternalFailure",
     "lambda": "ServiceException",
     "rds": "InternalFailure",
 }
-_QUERY = ("sts", "rds")
+_QUERY = ("rds",)
 
 
 class Service(Protocol):
@@ -77,17 +75,16 @@ class _Backup:
 
 
 class Standin:
-    def __init__(self, region: str = "us-east-1") -> None:
+    def __init__(self, region: str = "us-east-1", issuer: Issuer | None = None) -> None:
+        """`issuer`: looks up temporary credentials an STS (moto's) issued, by access key."""
         self.region = region
-        self.credentials = CredentialStore()
+        self.credentials = CredentialStore(issuer)
         self.backup = BackupService(region)
         self.restores = RestoreJobs(region, self.backup)
         self.rds = RdsService(region)
-        self.sts = StsService(self.credentials)
         self.lambda_ = LambdaService(region)
         self._services: dict[str, Service] = {
             "backup": _Backup(self.backup, self.restores),
-            "sts": self.sts,
             "lambda": self.lambda_,
             "rds": self.rds,
         }
@@ -117,7 +114,7 @@ class Standin:
             return [r for r in self._records if principal in (None, r["principal"])]
 
     def reset(self) -> None:
-        """Forget faults, job scripts and records (vaults, roles, keys and functions stay)."""
+        """Forget faults, job scripts and records (vaults, keys and functions stay)."""
         with self._lock:
             self._faults.clear()
             self._records.clear()
@@ -215,7 +212,7 @@ def _service_name(request: Request) -> str:
         return scope[3]
     if request.path.startswith("/2015-03-31/"):
         return "lambda"
-    return "sts" if request.path == "/" else "backup"
+    return "rds" if request.path == "/" else "backup"
 
 
 def _params(service: str, request: Request) -> dict[str, Any]:
