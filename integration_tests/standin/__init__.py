@@ -33,11 +33,12 @@ retries what it would retry.
 
 A control API under /_standin/ (see control.py) scripts the next job's outcome, adds a plan's
 job, injects API errors, unusable answers (a raw body: JSON null, an HTML page) or answers
-dripped a byte at a time on the next N calls of an operation, registers functions, keys,
-roles and vaults, and returns the record of requests (who called what, signed with which key).
+dripped a byte at a time on the next N calls of an operation, registers functions, keys
+and vaults, starts a restore testing plan's run, scripts restored clusters, and returns the
+record of requests (who called what, signed with which key).
 
-Point boto3 at it per service: AWS_ENDPOINT_URL_BACKUP, AWS_ENDPOINT_URL_STS and
-AWS_ENDPOINT_URL_LAMBDA; AWS_ENDPOINT_URL (moto) serves everything else.
+Point boto3 at it per service: AWS_ENDPOINT_URL_BACKUP, AWS_ENDPOINT_URL_LAMBDA and (the
+restore validator's) AWS_ENDPOINT_URL_RDS; AWS_ENDPOINT_URL (moto) serves everything else.
 """
 
 from integration_tests.standin.control import FunctionTimings, Keys, StandinClient
