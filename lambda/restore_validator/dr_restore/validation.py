@@ -169,8 +169,6 @@ class Validator:
         rds = self.services.client("rds")
         try:
             following = self._take(step, rds)
-        except StepNotSentError:
-            raise
         except Exception as error:
             following = self._after_error(step, one_line(error))
         if isinstance(following, Step):
