@@ -14,6 +14,7 @@ from stages.components.database import Database
 from stages.components.encryption import Encryption
 from stages.components.network import Network
 from stages.components.notifications import Notifications
+from stages.components.restore_testing import RestoreTesting
 from stages.components.table import Table
 
 
@@ -58,6 +59,16 @@ class DataStack(DrStack):
             table=self.table,
             bucket=self.bucket,
             retain=retain,
+        )
+        self.restore_testing = RestoreTesting(
+            self,
+            "RestoreTesting",
+            config=config,
+            network=self.network,
+            backup_stores=self.backup,
+            database=self.database,
+            table=self.table,
+            bucket=self.bucket,
         )
         self.notifications = Notifications(
             self, "Notifications", key=self.keys.notifications, emails=config.alarm_emails

@@ -15,6 +15,8 @@ from stages.components.data_revision import data_revision
 from stages.components.dead_letters import DeadLetters
 from stages.components.health_check import HealthCheck
 from stages.components.post_deploy_access import PostDeployAccess
+from stages.components.restore_alarms import RestoreAlarms
+from stages.components.restore_validation import RestoreValidation
 from stages.data_stack import DataStack
 
 
@@ -60,6 +62,21 @@ class ServiceStack(DrStack):
             release_test_role=data.backup.release_test_role,
             dead_letters=self.dead_letters,
         )
+        self.restore_validation = RestoreValidation(
+            self,
+            "RestoreValidation",
+            restore_testing=data.restore_testing,
+            topic=topic,
+            dead_letters=self.dead_letters,
+        )
+        self.restore_alarms = RestoreAlarms(
+            self,
+            "RestoreAlarms",
+            topic=topic,
+            config=config,
+            service_name=f"dr-restore-validator-{config.name}",
+            restore_job_failures=self.restore_validation.job_failures,
+        )
         self.alarms = Alarms(
             self,
             "Alarms",
@@ -79,6 +96,7 @@ class ServiceStack(DrStack):
             health_check=self.health_check,
             vault=data.backup.vault,
             alarms=self.alarms,
+            restore_alarms=self.restore_alarms,
             data_revision=data_revision(data),
         )
         self.post_deploy = PostDeployAccess(
