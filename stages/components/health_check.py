@@ -90,7 +90,7 @@ class HealthCheck(Construct):
                 "DB_READER_ENDPOINT": database.reader_endpoint.endpoint,
                 "DB_PORT": str(database.port),
                 "DB_NAME": database.database_name,
-                "DB_USER": database.user,
+                "DB_USER": database.health_user,
                 "CANARY_OBJECT_KEY": CANARY_OBJECT_KEY,
                 "POWERTOOLS_SERVICE_NAME": self.service_name,
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
@@ -109,7 +109,7 @@ class HealthCheck(Construct):
         table.key.grant_encrypt_decrypt(self.function)
         bucket.bucket.grant_put(self.function, CANARY_OBJECT_KEY)
         bucket.bucket.grant_read(self.function, CANARY_OBJECT_KEY)
-        database.proxy.grant_connect(self.function, database.user)
+        database.proxy.grant_connect(self.function, database.health_user)
 
         self._acknowledge_function_findings()
 
