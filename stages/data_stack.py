@@ -11,6 +11,7 @@ from stages.base_stack import DrStack
 from stages.components.backup import Backup
 from stages.components.bucket import Bucket
 from stages.components.database import Database
+from stages.components.database_roles import DatabaseRoles
 from stages.components.encryption import Encryption
 from stages.components.network import Network
 from stages.components.notifications import Notifications
@@ -47,6 +48,13 @@ class DataStack(DrStack):
             config=config.database,
             availability_zones=config.availability_zones,
             retain=retain,
+        )
+        self.database_roles = DatabaseRoles(
+            self,
+            "DatabaseRoles",
+            network=self.network,
+            database=self.database,
+            logs_key=self.keys.logs,
         )
         self.table = Table(self, "Table", key=self.keys.data, retain=retain)
         self.bucket = Bucket(self, "Bucket", key=self.keys.data, retain=retain)

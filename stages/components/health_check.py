@@ -2,19 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-from typing import Any, cast
-
-import jsii
-from aws_cdk import (
-    AssetHashType,
-    BundlingOptions,
-    DockerImage,
-    Duration,
-    ILocalBundling,
-    RemovalPolicy,
-)
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
@@ -26,15 +14,13 @@ from constructs import Construct
 
 from stages.compliance import KMS_FAMILIES, MANAGED_POLICY, accept_inline_grants, acknowledge
 from stages.components.bucket import Bucket
+from stages.components.bundling import ROOT, python_code
 from stages.components.database import Database
 from stages.components.dead_letters import DeadLetters
 from stages.components.network import Network
 from stages.components.table import Table
 
-_ROOT = Path(__file__).resolve().parents[2]
-SOURCE = _ROOT / "lambda" / "health_check"
-# Filled by `make` (pip, for the Lambda platform); synth only copies it: no download, no Docker.
-DEPENDENCIES = _ROOT / "build" / "lambda-deps"
+SOURCE = ROOT / "lambda" / "health_check"
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 # The one S3 object the function may read and write (the handler gets it from its environment).
 CANARY_OBJECT_KEY = "health-check/canary.json"
@@ -43,27 +29,6 @@ CANARY_OBJECT_KEY = "health-check/canary.json"
 METRICS_NAMESPACE = "DisasterRecovery"
 COMPONENTS = ("dynamodb", "s3", "database_writer", "database_reader")
 SCHEDULE = Duration.minutes(5)
-
-
-@jsii.implements(ILocalBundling)
-class _LocalBundling:
-    """Handler plus pre-installed pure-Python dependencies, assembled on this machine."""
-
-    def try_bundle(self, output_dir: str, options: Any) -> bool:
-        if not (DEPENDENCIES / ".installed").exists():
-            raise RuntimeError(
-                f"{DEPENDENCIES} is missing: run `make synth` (it installs the function's "
-                "dependencies) before synthesizing"
-            )
-        ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".installed", "bin")
-        shutil.copytree(DEPENDENCIES, output_dir, dirs_exist_ok=True, ignore=ignore)
-        # The entry point (handler.py) and the packages it imports (dr_health/).
-        for source in SOURCE.glob("*.py"):
-            shutil.copy2(source, output_dir)
-        for package in SOURCE.glob("*/__init__.py"):
-            target = Path(output_dir) / package.parent.name
-            shutil.copytree(package.parent, target, dirs_exist_ok=True, ignore=ignore)
-        return True
 
 
 class HealthCheck(Construct):
@@ -104,18 +69,8 @@ class HealthCheck(Construct):
             runtime=RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
             handler="handler.handler",
-            code=lambda_.Code.from_asset(
-                str(SOURCE),
-                # Hash what is deployed (handler and dependencies), not only the source.
-                asset_hash_type=AssetHashType.OUTPUT,
-                bundling=BundlingOptions(
-                    # Never pulled: local bundling always succeeds or stops synth.
-                    image=DockerImage.from_registry("unused-local-bundling"),
-                    # jsii calls try_bundle(output_dir, options); the protocol's keyword form
-                    # does not match that, hence the cast.
-                    local=cast(ILocalBundling, _LocalBundling()),
-                ),
-            ),
+            # The handler, its package and every dependency `make` installed for it.
+            code=python_code(SOURCE),
             memory_size=256,
             timeout=Duration.seconds(30),
             vpc=network.vpc,
@@ -135,7 +90,7 @@ class HealthCheck(Construct):
                 "DB_READER_ENDPOINT": database.reader_endpoint.endpoint,
                 "DB_PORT": str(database.port),
                 "DB_NAME": database.database_name,
-                "DB_USER": database.user,
+                "DB_USER": database.health_user,
                 "CANARY_OBJECT_KEY": CANARY_OBJECT_KEY,
                 "POWERTOOLS_SERVICE_NAME": self.service_name,
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
@@ -154,7 +109,7 @@ class HealthCheck(Construct):
         table.key.grant_encrypt_decrypt(self.function)
         bucket.bucket.grant_put(self.function, CANARY_OBJECT_KEY)
         bucket.bucket.grant_read(self.function, CANARY_OBJECT_KEY)
-        database.proxy.grant_connect(self.function, database.user)
+        database.proxy.grant_connect(self.function, database.health_user)
 
         self._acknowledge_function_findings()
 
