@@ -10,6 +10,7 @@ from config import PipelineConfig, StageConfig
 from stages.base_stack import DrStack
 from stages.components.alarms import Alarms
 from stages.components.backup_events import BackupEvents
+from stages.components.backup_freshness import BackupFreshness
 from stages.components.dashboard import Dashboard
 from stages.components.data_revision import data_revision
 from stages.components.dead_letters import DeadLetters
@@ -62,6 +63,13 @@ class ServiceStack(DrStack):
             release_test_role=data.backup.release_test_role,
             dead_letters=self.dead_letters,
         )
+        self.backup_freshness = BackupFreshness(
+            self,
+            "BackupFreshness",
+            config=config.backup,
+            vault=data.backup.vault,
+            topic=topic,
+        )
         self.restore_validation = RestoreValidation(
             self,
             "RestoreValidation",
@@ -97,6 +105,7 @@ class ServiceStack(DrStack):
             vault=data.backup.vault,
             alarms=self.alarms,
             restore_alarms=self.restore_alarms,
+            backup_freshness=self.backup_freshness,
             data_revision=data_revision(data),
         )
         self.post_deploy = PostDeployAccess(

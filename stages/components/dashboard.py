@@ -12,6 +12,7 @@ from constructs import Construct
 
 from config.model import STORES
 from stages.components.alarms import Alarms
+from stages.components.backup_freshness import BackupFreshness
 from stages.components.database import Database
 from stages.components.health_check import COMPONENTS, HealthCheck
 from stages.components.restore_alarms import RestoreAlarms
@@ -34,6 +35,7 @@ class Dashboard(Construct):
         vault: backup.IBackupVault,
         alarms: Alarms,
         restore_alarms: RestoreAlarms,
+        backup_freshness: BackupFreshness,
         data_revision: str,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -124,6 +126,16 @@ class Dashboard(Construct):
                 ],
                 width=24,
                 height=6,
+            )
+        )
+        self.dashboard.add_widgets(
+            cloudwatch.AlarmStatusWidget(
+                title=(
+                    f"Backups completed within their schedule ({backup_freshness.window_hours} h)"
+                ),
+                alarms=list(backup_freshness.alarms.values()),
+                width=24,
+                height=3,
             )
         )
         self._add_restore_widgets(restore_alarms)
