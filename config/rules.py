@@ -102,11 +102,23 @@ def _schedule(value: str) -> None:
 BACKUP_SCHEDULE = Rule(_schedule, {"pattern": r"^cron\(\S+( \S+){5}\)$"})
 
 
+# The alarm that reports a store without a validated restore looks back over the longest gap
+# between tests plus about 9 hours (their start window, the validator's bound, the restore's
+# own time), and CloudWatch evaluates at most 7 days: tests at least every 6 days.
+MAX_RESTORE_TEST_GAP_DAYS = 6
+
+
 def _restore_schedule(value: str) -> None:
     try:
-        cron.parse(value).longest_gap()
+        gap = cron.parse(value).longest_gap()
     except cron.CronError as error:
         raise InvalidValueError(f"{value!r} is not a valid AWS cron expression: {error}") from None
+    if gap.total_seconds() > MAX_RESTORE_TEST_GAP_DAYS * 86400:
+        raise InvalidValueError(
+            f"{value!r} leaves {gap} between restore tests; at most "
+            f"{MAX_RESTORE_TEST_GAP_DAYS} days, so that a store without a proven restore is "
+            "reported (a CloudWatch alarm looks back at most 7 days)"
+        )
 
 
 RESTORE_SCHEDULE = Rule(_restore_schedule, {"pattern": r"^cron\(\S+( \S+){5}\)$"})
@@ -179,6 +191,15 @@ def check_restore_targets(stage: StageConfig) -> None:
                 f"than the backup schedule's longest gap ({int(gap.total_seconds() // 60)} min): "
                 "no restore could meet it"
             )
+
+
+def check_release_drill(stage: StageConfig) -> None:
+    backup = stage.backup
+    if backup.drill_on_release and not backup.test_on_release:
+        raise ConfigError(
+            f"dr.stages.{stage.name}.backup.drillOnRelease: the release drill restores the "
+            "recovery point of the release's backup job: set testOnRelease too"
+        )
 
 
 def check_vault_lock(stage: StageConfig) -> None:

@@ -1,8 +1,8 @@
 """Local only: the health check against a hostile PostgreSQL. A lock that blocks the canary's
 upsert, a session ended by the server, a canary table whose column types changed, dropped or
 emptied, a database that refuses writes, a canary from the future: each is reported on the
-database components with the server's own reason, and nothing the check started outlives its
-report on the server."""
+database components with the server's own reason (or, for a dropped table, what creates it),
+and nothing the check started outlives its report on the server."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ class Database:
 @pytest.fixture
 def database(local_stage: LocalStage, lambda_client: Any) -> Iterator[Database]:
     """The function's database with a canary row; any fault a test leaves is repaired after:
-    the table is dropped, and the check recreates it."""
+    the table is dropped, and the roles bootstrap creates it again (the health check cannot)."""
     found = Database(local_stage)
     assert invoke(local_stage, local_stage.function, lambda_client).result.problems() == []
     try:
@@ -77,6 +77,8 @@ def database(local_stage: LocalStage, lambda_client: Any) -> Iterator[Database]:
     finally:
         found.alter("RESET default_transaction_read_only")
         found.sql("DROP TABLE IF EXISTS dr_canary")
+        bootstrap = local_stage.run_bootstrap()
+        assert bootstrap.function_error is None, bootstrap.message
         after = invoke(local_stage, local_stage.function, lambda_client)
         assert after.result.problems() == [], "the stage did not recover"
 
@@ -167,11 +169,24 @@ def test_a_canary_column_of_another_type_is_unhealthy(
         )
 
 
-def test_a_dropped_canary_table_is_recreated(
+def test_a_missing_canary_table_is_unhealthy_until_the_bootstrap_creates_it(
     local_stage: LocalStage, lambda_client: Any, function: FunctionConfig, database: Database
 ) -> None:
-    """A new or restored database may not have it yet: the writer creates it, healthy."""
+    """A restored copy from before the bootstrap existed, or a dropped table: the health
+    check's role may not create it, so both checks say what is missing and what creates it,
+    and the health check sends no CREATE (the table stays missing)."""
     database.sql("DROP TABLE dr_canary")
+    missing = run(local_stage, function, lambda_client)
+    assert missing.unhealthy() == set(DATABASE)
+    for name in DATABASE:
+        component = missing.components[name]
+        assert (component["error"], component["message"]) == (
+            "CanarySchemaError",
+            "dr_canary does not exist: the Data stack's database roles bootstrap creates it "
+            "(Custom::DatabaseRoles)",
+        )
+    assert database.sql("SELECT to_regclass('dr_canary') IS NULL") == "t"
+    assert local_stage.run_bootstrap().function_error is None
     recreated = run(local_stage, function, lambda_client)
     assert recreated.result.problems() == []
     assert database.sql(CANARY_ROW) != ""

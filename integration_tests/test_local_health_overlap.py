@@ -3,21 +3,18 @@ a developer's run) must not report healthy stores as broken, nor move a canary b
 
 Each run is a separate function (its own warm worker, as its own Lambda execution
 environment). The order of their requests is forced, not left to chance: run A talks to moto
-through a gate (integration_tests/local/gate.py) that holds chosen requests until run B is done,
-and on a fresh database a session holding an uncommitted dr_canary makes both runs' CREATE
-TABLE wait, then lets them race."""
+through a gate (integration_tests/local/gate.py) that holds chosen requests until run B is done.
+(Overlapping upserts on one database: test_local_health_database.py.)"""
 
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
-from integration_tests.local import database_faults as db
 from integration_tests.local.functions import Run, functions, invoke
 from integration_tests.local.gate import Gate, gate
 from integration_tests.local.harness import LocalStage
@@ -107,43 +104,3 @@ def test_an_older_canary_landing_last_does_not_replace_a_newer_one(
     newest = (run_b.components["dynamodb"]["canary"], run_b.components["s3"]["canary"])
     assert stored_canaries(local_stage) == newest
     assert (run_a.components["dynamodb"]["canary"], run_a.components["s3"]["canary"]) == newest
-
-
-def test_two_runs_creating_dr_canary_at_once_are_both_healthy(
-    local_stage: LocalStage, lambda_client: Any, register: Register
-) -> None:
-    """A fresh or restored database without dr_canary: another session's uncommitted CREATE
-    TABLE makes both runs' CREATE wait on it; when it rolls back they race, and the loser's
-    CREATE fails on the winner's catalog entry."""
-    postgres, environment = local_stage.postgres, local_stage.function.environment
-    database, user = environment["DB_NAME"], environment["DB_USER"]
-    a, b = register("create-a"), register("create-b")
-    warm(local_stage, lambda_client, a, b)
-    db.sql(postgres, database, "DROP TABLE dr_canary")
-    both_waiting = f"{db.waiting_on_locks(user)} >= 2"
-    create = "CREATE TABLE dr_canary (id text PRIMARY KEY, written_at timestamptz)"
-    with db.held(postgres, database, create, until=both_waiting, seconds=10) as holder:
-        start = threading.Barrier(2, timeout=10)
-
-        def run(function: FunctionConfig) -> Run:
-            start.wait()
-            return invoke(local_stage, function, lambda_client)
-
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            runs = list(pool.map(run, (a, b), timeout=60))
-        holder.wait(timeout=10)
-        assert holder.returncode == 0, db.stderr(holder)  # both had to wait: the race was on
-    # The database only: the two runs' DynamoDB and S3 writes are simultaneous here, and moto
-    # checks a write's condition and applies it in two steps (AWS does both at once), so
-    # both can pass. The gated tests above order those writes instead.
-    for overlapping in runs:
-        for name in ("database_writer", "database_reader"):
-            assert overlapping.components[name]["healthy"], overlapping.components[name]
-    columns = db.sql(
-        postgres,
-        database,
-        "SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' "
-        "ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'dr_canary'::regclass "
-        "AND attnum > 0 AND NOT attisdropped",
-    )
-    assert columns == "id text, written_at timestamp with time zone"

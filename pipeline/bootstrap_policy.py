@@ -32,6 +32,9 @@ STAGE_SERVICES = (
     "sns",
     "sqs",
 )
+# Single actions of other services: SSM parameters CDK reads, and the private DNS of the
+# Secrets Manager interface endpoint (a dependent action of ec2:CreateVpcEndpoint).
+STAGE_ACTIONS = ("ssm:GetParameters", "route53:AssociateVPCWithHostedZone")
 # The stage's stacks are `<Stage id>-Data` and `<Stage id>-Service` (stages/dr_stage.py).
 STACK_SUFFIXES = ("Data", "Service")
 
@@ -50,7 +53,7 @@ def execution_policy(config: AppConfig, account: str) -> dict[str, Any]:
             {
                 "Sid": "StageServices",
                 "Effect": "Allow",
-                "Action": [f"{service}:*" for service in STAGE_SERVICES] + ["ssm:GetParameters"],
+                "Action": [f"{service}:*" for service in STAGE_SERVICES] + list(STAGE_ACTIONS),
                 "Resource": "*",
             },
             {

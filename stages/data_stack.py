@@ -11,9 +11,11 @@ from stages.base_stack import DrStack
 from stages.components.backup import Backup
 from stages.components.bucket import Bucket
 from stages.components.database import Database
+from stages.components.database_roles import DatabaseRoles
 from stages.components.encryption import Encryption
 from stages.components.network import Network
 from stages.components.notifications import Notifications
+from stages.components.restore_testing import RestoreTesting
 from stages.components.table import Table
 
 
@@ -47,6 +49,13 @@ class DataStack(DrStack):
             availability_zones=config.availability_zones,
             retain=retain,
         )
+        self.database_roles = DatabaseRoles(
+            self,
+            "DatabaseRoles",
+            network=self.network,
+            database=self.database,
+            logs_key=self.keys.logs,
+        )
         self.table = Table(self, "Table", key=self.keys.data, retain=retain)
         self.bucket = Bucket(self, "Bucket", key=self.keys.data, retain=retain)
         self.backup = Backup(
@@ -58,6 +67,16 @@ class DataStack(DrStack):
             table=self.table,
             bucket=self.bucket,
             retain=retain,
+        )
+        self.restore_testing = RestoreTesting(
+            self,
+            "RestoreTesting",
+            config=config,
+            network=self.network,
+            backup_stores=self.backup,
+            database=self.database,
+            table=self.table,
+            bucket=self.bucket,
         )
         self.notifications = Notifications(
             self, "Notifications", key=self.keys.notifications, emails=config.alarm_emails

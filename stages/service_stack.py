@@ -10,11 +10,14 @@ from config import PipelineConfig, StageConfig
 from stages.base_stack import DrStack
 from stages.components.alarms import Alarms
 from stages.components.backup_events import BackupEvents
+from stages.components.backup_freshness import BackupFreshness
 from stages.components.dashboard import Dashboard
 from stages.components.data_revision import data_revision
 from stages.components.dead_letters import DeadLetters
 from stages.components.health_check import HealthCheck
 from stages.components.post_deploy_access import PostDeployAccess
+from stages.components.restore_alarms import RestoreAlarms
+from stages.components.restore_validation import RestoreValidation
 from stages.data_stack import DataStack
 
 
@@ -60,6 +63,28 @@ class ServiceStack(DrStack):
             release_test_role=data.backup.release_test_role,
             dead_letters=self.dead_letters,
         )
+        self.backup_freshness = BackupFreshness(
+            self,
+            "BackupFreshness",
+            config=config.backup,
+            vault=data.backup.vault,
+            topic=topic,
+        )
+        self.restore_validation = RestoreValidation(
+            self,
+            "RestoreValidation",
+            restore_testing=data.restore_testing,
+            topic=topic,
+            dead_letters=self.dead_letters,
+        )
+        self.restore_alarms = RestoreAlarms(
+            self,
+            "RestoreAlarms",
+            topic=topic,
+            config=config,
+            service_name=f"dr-restore-validator-{config.name}",
+            restore_job_failures=self.restore_validation.job_failures,
+        )
         self.alarms = Alarms(
             self,
             "Alarms",
@@ -79,6 +104,8 @@ class ServiceStack(DrStack):
             health_check=self.health_check,
             vault=data.backup.vault,
             alarms=self.alarms,
+            restore_alarms=self.restore_alarms,
+            backup_freshness=self.backup_freshness,
             data_revision=data_revision(data),
         )
         self.post_deploy = PostDeployAccess(

@@ -1,6 +1,7 @@
-"""Faults a test inflicts on the local PostgreSQL, as the `postgres` superuser over TLS: SQL in
-the function's database, a lock held by another session for a bounded time, and the
-function's backends as the server sees them. Every wait is bounded."""
+"""Faults a test inflicts on the local PostgreSQL, as the `postgres` superuser over TLS (or as
+another role, to see what it may do): SQL in the function's database, a lock held by another
+session for a bounded time, and the function's backends as the server sees them. Every wait
+is bounded."""
 
 from __future__ import annotations
 
@@ -15,27 +16,29 @@ from integration_tests.local.processes import run, wait_until
 HOLDER = "dr-fault-holder"  # application_name of the session holding a lock
 
 
-def _dsn(server: PostgresServer, database: str, application: str) -> str:
+def _dsn(server: PostgresServer, database: str, application: str, user: str = "postgres") -> str:
     return (
-        f"host=127.0.0.1 port={server.port} user=postgres dbname={database} "
+        f"host=127.0.0.1 port={server.port} user={user} dbname={database} "
         f"sslmode=verify-full sslrootcert={server.tls.ca_cert} connect_timeout=5 "
         f"application_name={application}"
     )
 
 
-def _psql(server: PostgresServer, database: str, sql: str, application: str) -> list[str]:
+def _psql(
+    server: PostgresServer, database: str, sql: str, application: str, user: str = "postgres"
+) -> list[str]:
     return [
         str(server.bin_dir / "psql"),
         *("-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"),
-        _dsn(server, database, application),
+        _dsn(server, database, application, user),
         "-c",
         sql,
     ]
 
 
-def sql(server: PostgresServer, database: str, statement: str) -> str:
-    """Run `statement`; its output, unaligned, tuples only."""
-    return run(_psql(server, database, statement, "dr-fault"), "psql").strip()
+def sql(server: PostgresServer, database: str, statement: str, user: str = "postgres") -> str:
+    """Run `statement` (as `user`); its output, unaligned, tuples only."""
+    return run(_psql(server, database, statement, "dr-fault", user), "psql").strip()
 
 
 def backends(server: PostgresServer, user: str) -> int:

@@ -1,13 +1,21 @@
 """The local stage: every server the suite's local mode needs, started once, removed after.
 
-- PostgreSQL 15 with TLS (postgres.py) for the proxy's writer and reader endpoints;
-- moto's server (moto.py) for DynamoDB, S3, KMS, IAM, STS, SQS, EventBridge and
-  CloudFormation;
-- the stand-in (integration_tests.standin) for AWS Backup, Lambda and the RDS of
-  restored clusters, which runs the synthesized health-check asset with the environment
-  variable names its template gives; its backup jobs copy the stores' data through the data
-  plane (restore_data.py) so that restores return it, and its restore job events go to
-  moto's EventBridge.
+- PostgreSQL 15 with TLS (postgres.py) for the proxy's writer and reader endpoints (and the
+  cluster's writer, which the database roles bootstrap signs in to);
+- moto's server (moto.py) for DynamoDB, S3, KMS, IAM, STS, Secrets Manager, SQS, EventBridge
+  and CloudFormation;
+- the stand-in (integration_tests.standin) for AWS Backup, Lambda and the RDS of restored
+  clusters, which runs the synthesized health-check and bootstrap assets with the
+  environment variable names their templates give; its backup jobs copy the stores' data
+  through the data plane (restore_data.py) so that restores return it, and its restore job
+  events go to moto's EventBridge.
+
+Before anything else runs, the stage does what the Data stack's custom resource does on
+Create: the synthesized bootstrap, invoked through the stand-in with the properties its
+template names, creates the least-privilege roles and dr_canary as the `postgres` superuser
+(standing for the RDS master user, its credentials in moto's Secrets Manager). PostgreSQL has
+no `rds_iam` role (RDS's, for IAM authentication), so the stage creates one, NOLOGIN, to stand
+for it: the bootstrap grants it, and locally it grants nothing.
 
 Everything listens on 127.0.0.1 only, every wait is bounded, and the servers, worker
 processes and temporary directories are removed on exit, also when a test fails. Use it as
@@ -33,7 +41,12 @@ from typing import Any
 import boto3
 
 from integration_tests.health import invoke_health_check
-from integration_tests.local.assembly import DEFAULT_CDK_OUT, AssemblyError, read_stage
+from integration_tests.local.assembly import (
+    DEFAULT_CDK_OUT,
+    AssemblyError,
+    FunctionSpec,
+    read_stage,
+)
 from integration_tests.local.moto import (
     ADMIN_USER,
     MotoStage,
@@ -54,6 +67,9 @@ STAGE = "Standin"
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 FUNCTION_NAME = f"{STAGE}-Service-HealthCheckFunction"
+BOOTSTRAP_NAME = f"{STAGE}-Data-DatabaseRolesFunction"
+# The local server's superuser stands for the RDS master user.
+MASTER_USER = "postgres"
 VAULT_NAME = f"{STAGE}DataBackupVault"
 BACKUP_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{STAGE}-Data-BackupRole"  # the plans' jobs
 BACKUP_TEST_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{STAGE}-Data-BackupTestRole"  # the release's
@@ -78,6 +94,19 @@ class Runner:
 
 
 @dataclass(frozen=True)
+class BootstrapRun:
+    """One invocation of the bootstrap: Lambda's FunctionError and the payload (the handler's
+    result, or the error's errorMessage and errorType, as the provider framework gets them)."""
+
+    function_error: str | None
+    payload: dict[str, Any]
+
+    @property
+    def message(self) -> str:
+        return str(self.payload.get("errorMessage", ""))
+
+
+@dataclass(frozen=True)
 class LocalStage:
     workdir: Path
     tls: TlsFiles
@@ -87,6 +116,9 @@ class LocalStage:
     standin_url: str
     function: FunctionConfig
     template_environment_names: tuple[str, ...]  # what the template gives the function
+    bootstrap: FunctionConfig  # the database roles bootstrap
+    bootstrap_properties: dict[str, str]  # what its custom resource sends, with local values
+    bootstrap_resource_type: str
     data_plane: LocalDataPlane
 
     def aws_env(self, keys: Keys) -> dict[str, str]:
@@ -153,17 +185,57 @@ class LocalStage:
 
     def register_function(self, name: str, **environment: str) -> FunctionConfig:
         """Another function with the same asset, its environment changed (e.g. SSL_CERT_FILE)."""
+        return self._register(self.function, name, environment)
+
+    def register_bootstrap(self, name: str, **environment: str) -> FunctionConfig:
+        """Another function with the bootstrap's asset, its environment changed."""
+        return self._register(self.bootstrap, name, environment)
+
+    def _register(
+        self, base: FunctionConfig, name: str, environment: dict[str, str]
+    ) -> FunctionConfig:
         config = FunctionConfig(
             name=name,
-            asset_dir=self.function.asset_dir,
-            handler=self.function.handler,
-            environment={**self.function.environment, **environment},
+            asset_dir=base.asset_dir,
+            handler=base.handler,
+            environment={**base.environment, **environment},
             log_file=self.workdir / f"{name}.log",
-            timeout_seconds=self.function.timeout_seconds,
-            memory_mb=self.function.memory_mb,
+            timeout_seconds=base.timeout_seconds,
+            memory_mb=base.memory_mb,
         )
         self.standin.register_function(config)
         return config
+
+    def run_bootstrap(
+        self,
+        request_type: str = "Update",
+        function: FunctionConfig | None = None,
+        **properties: str,
+    ) -> BootstrapRun:
+        """Invoke the bootstrap (or a variant of it) as CDK's provider framework does: the
+        CloudFormation request, with the template's properties (local values, `properties`
+        over them)."""
+        event = bootstrap_event(
+            request_type, {**self.bootstrap_properties, **properties}, self.bootstrap_resource_type
+        )
+        response = self.lambda_client().invoke(
+            FunctionName=(function or self.bootstrap).name, Payload=json.dumps(event).encode()
+        )
+        return BootstrapRun(
+            response.get("FunctionError"), json.loads(response["Payload"].read() or b"{}")
+        )
+
+
+def _local_values(template: dict[str, str | None], local: dict[str, str]) -> dict[str, str]:
+    """The template's names (variables, properties), each with its local value or the
+    template's literal."""
+    values: dict[str, str] = {}
+    for name, literal in template.items():
+        value = local.get(name, literal)
+        if value is None:
+            raise AssemblyError(f"the template computes {name}; local mode has no value for it")
+        values[name] = value
+    return values
 
 
 def _function_environment(
@@ -171,13 +243,43 @@ def _function_environment(
 ) -> dict[str, str]:
     """The template's variable names, each with its local value or the template's literal,
     plus what the Lambda runtime would provide."""
-    environment: dict[str, str] = {}
-    for name, literal in template.items():
-        value = local.get(name, literal)
-        if value is None:
-            raise AssemblyError(f"the template computes {name}; local mode has no value for it")
-        environment[name] = value
-    return {**environment, **runtime}
+    return {**_local_values(template, local), **runtime}
+
+
+def bootstrap_event(
+    request_type: str, properties: dict[str, str], resource_type: str
+) -> dict[str, Any]:
+    """The request CDK's provider framework passes the bootstrap (its ResponseURL masked, as
+    the framework masks it)."""
+    service_token = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{STAGE}-Data-Provider"
+    event: dict[str, Any] = {
+        "RequestType": request_type,
+        "ServiceToken": service_token,
+        "ResponseURL": "...",
+        "StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{STAGE}-Data/local",
+        "RequestId": str(uuid.uuid4()),
+        "LogicalResourceId": "DatabaseRolesBootstrap",
+        "ResourceType": resource_type,
+        "ResourceProperties": {"ServiceToken": service_token, **properties},
+    }
+    if request_type != "Create":
+        event["PhysicalResourceId"] = "local-database-roles"
+    if request_type == "Update":
+        event["OldResourceProperties"] = event["ResourceProperties"]
+    return event
+
+
+def _runtime(moto: MotoStage, keys: Keys, no_file: str) -> dict[str, str]:
+    """What the Lambda runtime would add to a function's environment, pointed at moto."""
+    return {
+        "AWS_REGION": REGION,
+        "AWS_ENDPOINT_URL": moto.url,
+        "AWS_ACCESS_KEY_ID": keys.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": keys.secret_access_key,
+        # Not Lambda's, but keeps a developer's ~/.aws files out of the function.
+        "AWS_CONFIG_FILE": no_file,
+        "AWS_SHARED_CREDENTIALS_FILE": no_file,
+    }
 
 
 def _remove_abandoned_workdirs() -> None:
@@ -195,7 +297,7 @@ def _remove_abandoned_workdirs() -> None:
 @contextmanager
 def local_stage(cdk_out: Path = DEFAULT_CDK_OUT) -> Iterator[LocalStage]:
     templates = read_stage(cdk_out)
-    spec = templates.function
+    spec, bootstrap_spec = templates.function, templates.bootstrap
     user, database = spec.environment.get("DB_USER"), spec.environment.get("DB_NAME")
     if not user or not database:
         raise AssemblyError("the function's DB_USER and DB_NAME must be literals")
@@ -206,7 +308,8 @@ def local_stage(cdk_out: Path = DEFAULT_CDK_OUT) -> Iterator[LocalStage]:
         (workdir / "owner.pid").write_text(str(os.getpid()))
         moto = stack.enter_context(start_moto(workdir / "moto.log"))  # starts meanwhile
         tls = make_tls_files(workdir)
-        postgres = stack.enter_context(postgres_server(tls, user, database, workdir))
+        postgres = stack.enter_context(postgres_server(tls, database, workdir))
+        postgres.psql("CREATE ROLE rds_iam NOLOGIN")  # RDS's, for IAM authentication
         moto.wait_ready()
         moto_stage = create_stage(
             moto.url,
@@ -214,6 +317,7 @@ def local_stage(cdk_out: Path = DEFAULT_CDK_OUT) -> Iterator[LocalStage]:
             templates.key_schema,
             templates.attribute_definitions,
             BUCKET_NAME,
+            master_user=MASTER_USER,
         )
         server = Standin(REGION, issued_credentials(moto_stage.url))
         stack.callback(server.close)
@@ -250,14 +354,10 @@ def local_stage(cdk_out: Path = DEFAULT_CDK_OUT) -> Iterator[LocalStage]:
                     "DB_PORT": str(postgres.port),
                 },
                 runtime={
-                    "AWS_REGION": REGION,
-                    "AWS_ENDPOINT_URL": moto_stage.url,
-                    "AWS_ACCESS_KEY_ID": moto_stage.function.access_key_id,
-                    "AWS_SECRET_ACCESS_KEY": moto_stage.function.secret_access_key,
+                    **_runtime(moto_stage, moto_stage.function, no_file),
+                    # The local CA in the runtime's trust store, as the proxy's certificate
+                    # chains to one of Lambda's public roots.
                     "SSL_CERT_FILE": str(tls.ca_cert),
-                    # Not Lambda's, but keeps a developer's ~/.aws files out of the function.
-                    "AWS_CONFIG_FILE": no_file,
-                    "AWS_SHARED_CREDENTIALS_FILE": no_file,
                 },
             ),
             log_file=workdir / "health-check.log",
@@ -265,6 +365,8 @@ def local_stage(cdk_out: Path = DEFAULT_CDK_OUT) -> Iterator[LocalStage]:
             memory_mb=spec.memory_mb,
         )
         standin.register_function(function)
+        bootstrap = _bootstrap_function(bootstrap_spec.function, moto_stage, tls, workdir)
+        standin.register_function(bootstrap)
         create_stacks(
             moto_stage,
             STAGE,
@@ -283,7 +385,7 @@ def local_stage(cdk_out: Path = DEFAULT_CDK_OUT) -> Iterator[LocalStage]:
             },
         )
         enforce_iam(moto_stage.url)
-        yield LocalStage(
+        stage = LocalStage(
             workdir,
             tls,
             postgres,
@@ -292,8 +394,44 @@ def local_stage(cdk_out: Path = DEFAULT_CDK_OUT) -> Iterator[LocalStage]:
             server.url,
             function,
             tuple(spec.environment),
+            bootstrap,
+            _local_values(
+                bootstrap_spec.properties,
+                {
+                    "Host": "127.0.0.1",
+                    "Port": str(postgres.port),
+                    "SecretArn": moto_stage.master_secret_arn,
+                },
+            ),
+            bootstrap_spec.resource_type,
             plane,
         )
+        # What CloudFormation does when it creates the Data stack, before any health check.
+        created = stage.run_bootstrap("Create")
+        if created.function_error:
+            raise RuntimeError(f"the database roles bootstrap failed: {created.message}")
+        yield stage
+
+
+def _bootstrap_function(
+    spec: FunctionSpec, moto: MotoStage, tls: TlsFiles, workdir: Path
+) -> FunctionConfig:
+    """The synthesized bootstrap, trusting the local CA instead of the RDS CAs it ships (and
+    nothing in the trust store: it verifies against DB_CA_BUNDLE alone)."""
+    no_file = str(workdir / "no-aws-config")
+    return FunctionConfig(
+        name=BOOTSTRAP_NAME,
+        asset_dir=spec.asset_dir,
+        handler=spec.handler,
+        environment=_function_environment(
+            spec.environment,
+            local={"DB_CA_BUNDLE": str(tls.ca_cert)},
+            runtime=_runtime(moto, moto.bootstrap, no_file),
+        ),
+        log_file=workdir / "database-roles.log",
+        timeout_seconds=spec.timeout_seconds,
+        memory_mb=spec.memory_mb,
+    )
 
 
 def _event_bus(moto: MotoStage) -> Any:

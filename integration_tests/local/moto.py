@@ -1,4 +1,5 @@
-"""moto's server on 127.0.0.1 with the stage's table, bucket and key, IAM enforced, and STS.
+"""moto's server on 127.0.0.1 with the stage's table, bucket and key, the master secret (the
+local PostgreSQL's superuser stands for the RDS master user), IAM enforced, and STS.
 
 The function's calls are signed with the access key of a moto IAM user whose policy mirrors
 the template's grants (PutItem/GetItem on the table, Put/GetObject on the canary object,
@@ -7,8 +8,10 @@ KMS). Once the resources exist, moto's IAM enforcement is switched on (POST
 server mode): from then on moto checks every request's signature and evaluates the caller's
 identity policies, so a Deny added to the function's user is enforced. moto evaluates
 DynamoDB actions against the resource `*` (only S3 gets the object's ARN), so the grants
-here use `*` where the template names the table. Everything after setup, including the
-harness's own calls, is signed with an admin user's key.
+here use `*` where the template names the table (and the secret: moto evaluates Secrets
+Manager's actions the same way). The database roles bootstrap signs with a user of its own,
+allowed only to read secrets. Everything after setup, including the harness's own calls, is
+signed with an admin user's key.
 
 moto's STS serves AssumeRole: with IAM enforced it checks the caller's signature, its identity
 policy (sts:AssumeRole on the role) and the role's trust policy, and issues temporary
@@ -19,6 +22,7 @@ credentials. The stand-in, which serves the calls made with them, looks them up 
 from __future__ import annotations
 
 import json
+import secrets
 import shutil
 import subprocess
 import sys
@@ -36,6 +40,7 @@ from integration_tests.standin import Keys
 from integration_tests.standin.auth import ACCOUNT_ID, Credentials
 
 FUNCTION_USER = "health-check-function"
+BOOTSTRAP_USER = "database-roles-bootstrap"
 ADMIN_USER = "dr-local-admin"
 _DENY_POLICY = "fault-injection-deny"
 
@@ -50,6 +55,13 @@ class MotoStage:
     key_arn: str
     admin: Keys
     function: Keys  # the function's "execution role"
+    bootstrap: Keys  # the database roles bootstrap's
+    master_secret_arn: str
+
+    def master_secret(self) -> dict[str, str]:
+        value = self.client("secretsmanager").get_secret_value(SecretId=self.master_secret_arn)
+        secret: dict[str, str] = json.loads(value["SecretString"])
+        return secret
 
     def client(self, service: str) -> Any:
         return boto3.client(
@@ -61,19 +73,20 @@ class MotoStage:
         )
 
     @contextmanager
-    def denied(self, actions: Sequence[str]) -> Iterator[None]:
-        """The function's IAM user is explicitly denied `actions` while inside."""
+    def denied(self, actions: Sequence[str], user: str = FUNCTION_USER) -> Iterator[None]:
+        """The IAM user (by default the function's) is explicitly denied `actions` while
+        inside."""
         iam = self.client("iam")
         statement = {"Effect": "Deny", "Action": list(actions), "Resource": "*"}
         iam.put_user_policy(
-            UserName=FUNCTION_USER,
+            UserName=user,
             PolicyName=_DENY_POLICY,
             PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
         )
         try:
             yield
         finally:
-            iam.delete_user_policy(UserName=FUNCTION_USER, PolicyName=_DENY_POLICY)
+            iam.delete_user_policy(UserName=user, PolicyName=_DENY_POLICY)
 
 
 def moto_server_path() -> str:
@@ -122,6 +135,8 @@ def create_stage(
     key_schema: list[dict[str, str]],
     attribute_definitions: list[dict[str, str]],
     bucket_name: str,
+    *,
+    master_user: str,
 ) -> MotoStage:
     def client(service: str) -> Any:
         # Before IAM is enforced any key works; this one exists nowhere.
@@ -159,6 +174,16 @@ def create_stage(
             ]
         },
     )
+    # Like the RDS-managed secret: JSON with the username and password, nothing else. The local
+    # server's `trust` authentication ignores the password, but the bootstrap sends it.
+    master_secret_arn = str(
+        client("secretsmanager").create_secret(
+            Name="dr-local-master",
+            SecretString=json.dumps(
+                {"username": master_user, "password": secrets.token_urlsafe(24)}
+            ),
+        )["ARN"]
+    )
     iam = client("iam")
     admin = iam_user(iam, ADMIN_USER, [{"Effect": "Allow", "Action": "*", "Resource": "*"}])
     function = iam_user(
@@ -178,6 +203,11 @@ def create_stage(
             {"Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": "*"},
         ],
     )
+    bootstrap = iam_user(
+        iam,
+        BOOTSTRAP_USER,
+        [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}],
+    )
     table_description = created["TableDescription"]
     return MotoStage(
         url=url,
@@ -188,6 +218,8 @@ def create_stage(
         key_arn=key_arn,
         admin=admin,
         function=function,
+        bootstrap=bootstrap,
+        master_secret_arn=master_secret_arn,
     )
 
 

@@ -3,9 +3,11 @@
 pg_hba.conf has `hostssl` lines only, so a client without TLS is refused (as the proxy's
 RequireTLS and the cluster's rds.force_ssl refuse it). Authentication is `trust`: PostgreSQL
 cannot check an RDS IAM token, which the handler sends as its password; locally any password
-is accepted for the role and database the function's environment names. TLS verification
-is therefore the only check that can fail here. The reader endpoint is the same server
-(`pg_is_in_recovery()` is false, unlike a real reader).
+is accepted for any role. TLS verification is therefore the only check that can fail here,
+and what a role may do once signed in (its grants) is what the tests prove. The database is
+owned by the `postgres` superuser, who stands for the RDS master user; the roles the health
+check and the validator sign in as are the database roles bootstrap's to create. The reader
+endpoint is the same server (`pg_is_in_recovery()` is false, unlike a real reader).
 
 There is no Unix socket (unix_socket_directories is empty) and fsync is off: it is a
 throwaway server in a temporary directory, removed at the end. The postmaster runs in the
@@ -156,14 +158,11 @@ class PostgresServer:
 
 
 @contextmanager
-def postgres_server(
-    tls: TlsFiles, user: str, database: str, parent: Path
-) -> Iterator[PostgresServer]:
-    """A started server with `user` owning `database`, in a new directory under `parent`;
-    stopped and removed on exit."""
+def postgres_server(tls: TlsFiles, database: str, parent: Path) -> Iterator[PostgresServer]:
+    """A started server with `database` (owned by `postgres`), in a new directory under
+    `parent`; stopped and removed on exit."""
     with bare_server(tls, parent) as server:
-        server.psql(f'CREATE ROLE "{user}" LOGIN')
-        server.psql(f'CREATE DATABASE "{database}" OWNER "{user}"')
+        server.psql(f'CREATE DATABASE "{database}"')
         yield server
 
 

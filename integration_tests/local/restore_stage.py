@@ -9,8 +9,10 @@ queue's URL, the plan's ARN, the local CA as DB_CA_BUNDLE, and small waits (STEP
 1, INSTANCE_WAIT_SECONDS and INSTANCE_DELETE_WAIT_SECONDS a few seconds), like the health
 check's harness substitutes its endpoints. It signs as a moto IAM user whose grants mirror
 what the validator reads (GetItem, GetObject on restored buckets, SendMessage); RDS and AWS
-Backup calls go to the stand-in. The rule's pattern is the contract's (source aws.backup,
-detail-type "Restore Job State Change", this plan's ARN), matched by moto's EventBridge.
+Backup calls go to the stand-in. Its database role, `dr_validator` (SELECT on dr_canary), is
+the roles bootstrap's, which the local stage runs first: every recovery point carries it.
+The rule's pattern is the contract's (source aws.backup, detail-type "Restore Job State
+Change", this plan's ARN), matched by moto's EventBridge.
 """
 
 from __future__ import annotations
@@ -107,7 +109,6 @@ class RestoreStage:
         self._stack = ExitStack()
         suffix = uuid.uuid4().hex[:8]
         try:
-            self._prepare_database()
             self.keys = self._validator_user()
             # The test's own key for AWS Backup (stand-in only): its records are its own.
             self.tester = stage.standin.new_keys()
@@ -133,28 +134,6 @@ class RestoreStage:
         self._stack.close()
 
     # Setting up -------------------------------------------------------------------------------
-
-    def _prepare_database(self) -> None:
-        """What the role bootstrap does in AWS, done as the superuser here: the validator's
-        role (rds_iam, as IAM sign-in needs; a plain role locally) and its read grant on the
-        canary table, which the health check's user owns."""
-        env = self.stage.function.environment
-        owner, database = env["DB_USER"], env["DB_NAME"]
-        validator = CONTRACT_ENVIRONMENT["DB_USER"]
-        self.stage.postgres.psql(
-            "DO $$ BEGIN "
-            "IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'rds_iam') THEN "
-            "CREATE ROLE rds_iam; END IF; "
-            f"IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{validator}') THEN "
-            f'CREATE ROLE "{validator}" LOGIN; END IF; END $$; '
-            f'GRANT rds_iam TO "{validator}"'
-        )
-        self.stage.postgres.psql(
-            f'SET ROLE "{owner}"; '
-            "CREATE TABLE IF NOT EXISTS dr_canary (id text PRIMARY KEY, written_at timestamptz); "
-            f'GRANT SELECT ON dr_canary TO "{validator}"',
-            database=database,
-        )
 
     def _validator_user(self) -> Keys:
         iam = self.stage.moto.client("iam")

@@ -25,6 +25,11 @@ _RESTORE_POLICIES = (
 )
 
 
+# A scheduled job may start up to START_WINDOW late and must end within COMPLETION_WINDOW.
+START_WINDOW = Duration.hours(1)
+COMPLETION_WINDOW = Duration.hours(2)
+
+
 class Backup(Construct):
     """Two plans on one vault, because rules apply to every selection of their plan.
 
@@ -118,9 +123,9 @@ class Backup(Construct):
                     backup.BackupPlanRule(
                         rule_name="Hourly",
                         schedule_expression=schedule,
-                        start_window=Duration.hours(1),
+                        start_window=START_WINDOW,
                         # Finish within the hour after the start window, before the next hourly job.
-                        completion_window=Duration.hours(2),
+                        completion_window=COMPLETION_WINDOW,
                         delete_after=self.retention,
                         enable_continuous_backup=continuous,
                     )

@@ -80,7 +80,12 @@ class BackupEvents(Construct):
             event_pattern=events.EventPattern(
                 source=["aws.backup"],
                 detail_type=["Restore Job State Change"],
-                detail={"status": RESTORE_JOB_TERMINAL_STATUSES},
+                # Restore tests have their own rules (restore_validation.py): this one is for
+                # the restores someone started and is waiting on.
+                detail={
+                    "status": RESTORE_JOB_TERMINAL_STATUSES,
+                    "restoreTestingPlanArn": [{"exists": False}],
+                },
             ),
             targets=[
                 targets.SnsTopic(

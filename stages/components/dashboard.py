@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import timedelta
+
 from aws_cdk import Duration, Fn
 from aws_cdk import aws_backup as backup
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
+from config.model import STORES
 from stages.components.alarms import Alarms
+from stages.components.backup_freshness import BackupFreshness
 from stages.components.database import Database
 from stages.components.health_check import COMPONENTS, HealthCheck
+from stages.components.restore_alarms import RestoreAlarms
 from stages.components.table import Table
 
 FIVE_MINUTES = Duration.minutes(5)
@@ -28,6 +34,8 @@ class Dashboard(Construct):
         health_check: HealthCheck,
         vault: backup.IBackupVault,
         alarms: Alarms,
+        restore_alarms: RestoreAlarms,
+        backup_freshness: BackupFreshness,
         data_revision: str,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -121,6 +129,17 @@ class Dashboard(Construct):
             )
         )
         self.dashboard.add_widgets(
+            cloudwatch.AlarmStatusWidget(
+                title=(
+                    f"Backups completed within their schedule ({backup_freshness.window_hours} h)"
+                ),
+                alarms=list(backup_freshness.alarms.values()),
+                width=24,
+                height=3,
+            )
+        )
+        self._add_restore_widgets(restore_alarms)
+        self.dashboard.add_widgets(
             cloudwatch.TextWidget(
                 markdown=(
                     f"Data stack template `{data_revision}`: this stack changes with it, so each "
@@ -128,6 +147,47 @@ class Dashboard(Construct):
                 ),
                 width=24,
                 height=2,
+            )
+        )
+
+    def _add_restore_widgets(self, restore: RestoreAlarms) -> None:
+        """Measured RPO and RTO per store beside their targets, and the tests' verdicts."""
+        config = restore.config
+
+        def measured(
+            name: str, title: str, target: Callable[[str], timedelta]
+        ) -> cloudwatch.IWidget:
+            return cloudwatch.GraphWidget(
+                title=title,
+                left=[restore.metric(name, store, cloudwatch.Stats.MAXIMUM) for store in STORES],
+                left_annotations=[
+                    cloudwatch.HorizontalAnnotation(
+                        value=target(store).total_seconds(), label=f"{store} target"
+                    )
+                    for store in STORES
+                ],
+                period=Duration.days(1),
+                width=8,
+                height=6,
+            )
+
+        self.dashboard.add_widgets(
+            measured("RestoreRpoSeconds", "Restore tests: measured RPO (s)", config.rpo_target),
+            measured("RestoreRtoSeconds", "Restore tests: measured RTO (s)", config.rto_target),
+            cloudwatch.GraphWidget(
+                title="Restore tests: validated (1) or not (0)",
+                left=[
+                    restore.metric("RestoreValidated", store, cloudwatch.Stats.MINIMUM)
+                    for store in STORES
+                ],
+                period=Duration.days(1),
+                width=8,
+                height=6,
+            ),
+        )
+        self.dashboard.add_widgets(
+            cloudwatch.AlarmStatusWidget(
+                title="Restore tests", alarms=restore.all, width=24, height=3
             )
         )
 

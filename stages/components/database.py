@@ -1,4 +1,5 @@
-"""Aurora PostgreSQL (writer + readers across AZs) behind an RDS Proxy that requires TLS and IAM."""
+"""Aurora PostgreSQL (writer + readers across AZs) behind an RDS Proxy that requires TLS and IAM,
+end to end: clients sign in to the proxy, and the proxy to the cluster, with IAM tokens."""
 
 from __future__ import annotations
 
@@ -27,9 +28,13 @@ from stages.components.removal import protected_removal_policy, removal_policy
 # Aurora PostgreSQL 17 is in standard support (no extended-support charges) and creatable.
 ENGINE_VERSION = rds.AuroraPostgresEngineVersion.VER_17_7
 DATABASE_NAME = "dr"
-# The RDS-managed master user; the health check signs in as it through the proxy with an
-# IAM token, so no code ever reads its password.
+# The RDS-managed master user: only the roles bootstrap (database_roles.py) signs in as it.
 MASTER_USER = "dr_admin"
+# The least-privilege roles the bootstrap creates (IAM authentication only, rds_iam): the health
+# check's, which may read and write dr_canary, and the restore validator's, which may read it.
+# Roles live in the database, so every backup, and every restored copy, has them.
+HEALTH_USER = "dr_health"
+VALIDATOR_USER = "dr_validator"
 PORT = 5432
 
 
@@ -92,8 +97,8 @@ class Database(Construct):
             port=PORT,
             default_database_name=DATABASE_NAME,
             credentials=rds.Credentials.from_username(MASTER_USER, encryption_key=key),
-            # RDS creates the secret and rotates it itself (every 7 days): no rotation
-            # function, so no path to the internet or to Secrets Manager is needed.
+            # RDS creates the secret and rotates it itself (every 7 days): no rotation function
+            # and no path to the internet. Only the roles bootstrap reads it.
             manage_master_user_password=True,
             storage_encryption_key=key,
             iam_authentication=True,
@@ -120,19 +125,26 @@ class Database(Construct):
             if isinstance(instance, rds.CfnDBInstance):
                 instance.apply_removal_policy(removal_policy(retain))
 
+        self.key = key
+        secret = self.cluster.secret
+        assert secret is not None  # manage_master_user_password always exposes one
+        self.master_secret = secret
+
         self.proxy_role = iam.Role(
             self,
             "ProxyRole",
             assumed_by=iam.ServicePrincipal("rds.amazonaws.com"),
-            description="RDS Proxy: reads the RDS-managed master secret",
+            description="RDS Proxy: signs in to the cluster with IAM as the health check's user",
         )
-        secret = self.cluster.secret
-        assert secret is not None  # manage_master_user_password always exposes one
+        # End-to-end IAM (DefaultAuthScheme IAM_AUTH): the proxy signs in to the cluster with
+        # an IAM token for the client's user, so it holds no secret at all; RDS documents it for
+        # Aurora PostgreSQL (the user needs rds_iam, the proxy's role rds-db:connect on
+        # dbuser:<cluster resource id>/<user>). Client connections need an IAM token too.
         self.proxy = rds.DatabaseProxy(
             self,
             "Proxy",
             proxy_target=rds.ProxyTarget.from_cluster(self.cluster),
-            secrets=[secret],
+            default_auth_scheme=rds.DefaultAuthScheme.IAM_AUTH,
             role=self.proxy_role,
             vpc=vpc,
             vpc_subnets=network.data_subnets,
@@ -145,16 +157,15 @@ class Database(Construct):
                     allow_all_outbound=False,
                 )
             ],
-            iam_auth=True,
             require_tls=True,
         )
+        # Only the health check's user: nobody signs in as the master user through the proxy.
+        self.cluster.grant_connect(self.proxy_role, HEALTH_USER)
         # grant_connect splits the proxy ARN with Fn::Split, which accepts Fn::ImportValue
         # but not the weak Fn::GetStackOutput: consumers must import the proxy strongly.
         self.proxy.apply_cross_stack_reference_strength(ReferenceStrength.STRONG)
-        # The managed secret is encrypted with the data key; without decrypt the proxy
-        # cannot fetch it and every connection fails.
-        key.grant_decrypt(self.proxy_role)
-        # The proxy target adds the cluster's only ingress rule: from the proxy's group.
+        # The proxy target adds the cluster's ingress rule from the proxy's group; the roles
+        # bootstrap adds the only other one.
 
         self._acknowledge_findings(retain)
 
@@ -226,8 +237,16 @@ class Database(Construct):
         return DATABASE_NAME
 
     @property
-    def user(self) -> str:
+    def master_user(self) -> str:
         return MASTER_USER
+
+    @property
+    def health_user(self) -> str:
+        return HEALTH_USER
+
+    @property
+    def validator_user(self) -> str:
+        return VALIDATOR_USER
 
     @property
     def port(self) -> int:

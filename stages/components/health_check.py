@@ -14,12 +14,13 @@ from constructs import Construct
 
 from stages.compliance import KMS_FAMILIES, MANAGED_POLICY, accept_inline_grants, acknowledge
 from stages.components.bucket import Bucket
-from stages.components.bundling import HEALTH_CHECK, bundle_code
+from stages.components.bundling import ROOT, python_code
 from stages.components.database import Database
 from stages.components.dead_letters import DeadLetters
 from stages.components.network import Network
 from stages.components.table import Table
 
+SOURCE = ROOT / "lambda" / "health_check"
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 # The one S3 object the function may read and write (the handler gets it from its environment).
 CANARY_OBJECT_KEY = "health-check/canary.json"
@@ -68,7 +69,8 @@ class HealthCheck(Construct):
             runtime=RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
             handler="handler.handler",
-            code=bundle_code(HEALTH_CHECK),
+            # The handler, its package and every dependency `make` installed for it.
+            code=python_code(SOURCE),
             memory_size=256,
             timeout=Duration.seconds(30),
             vpc=network.vpc,
@@ -88,7 +90,7 @@ class HealthCheck(Construct):
                 "DB_READER_ENDPOINT": database.reader_endpoint.endpoint,
                 "DB_PORT": str(database.port),
                 "DB_NAME": database.database_name,
-                "DB_USER": database.user,
+                "DB_USER": database.health_user,
                 "CANARY_OBJECT_KEY": CANARY_OBJECT_KEY,
                 "POWERTOOLS_SERVICE_NAME": self.service_name,
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
@@ -107,7 +109,7 @@ class HealthCheck(Construct):
         table.key.grant_encrypt_decrypt(self.function)
         bucket.bucket.grant_put(self.function, CANARY_OBJECT_KEY)
         bucket.bucket.grant_read(self.function, CANARY_OBJECT_KEY)
-        database.proxy.grant_connect(self.function, database.user)
+        database.proxy.grant_connect(self.function, database.health_user)
 
         self._acknowledge_function_findings()
 

@@ -25,8 +25,9 @@ class Network(Construct):
     Nothing here needs the internet: the database, proxy and health-check function talk
     to each other inside the VPC, to S3 and DynamoDB through gateway endpoints, and the
     function signs in to the proxy with an IAM token computed locally (no STS or Secrets
-    Manager call). So there are no public subnets, no NAT gateways and no interface
-    endpoints, which also keeps the hourly cost of an idle stage down.
+    Manager call). So there are no public subnets and no NAT gateways, which also keeps the
+    hourly cost of an idle stage down. The one interface endpoint, Secrets Manager's, belongs
+    to its only client, the database roles bootstrap (database_roles.py).
     """
 
     def __init__(

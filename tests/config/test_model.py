@@ -89,6 +89,24 @@ def test_cross_account_role_arns_are_derived_from_config() -> None:
     )
 
 
+def test_restore_targets_default_from_the_backup_schedule() -> None:
+    dev, _ = load(
+        stages__dev__backup__schedule="cron(0 */4 ? * * *)",
+        stages__dev__restoreTesting={"aurora": {"rtoMinutes": 90}},
+    ).stages
+    assert dev.restore_testing.schedule == "cron(0 6 ? * * *)"  # daily by default
+    assert dev.rpo_target("dynamodb").total_seconds() == (4 * 60 + 60) * 60
+    assert dev.rto_target("aurora").total_seconds() == 90 * 60
+    assert dev.rto_target("s3").total_seconds() == 120 * 60
+
+
+def test_the_release_drill_follows_the_backup_test_unless_told() -> None:
+    dev, prod = load().stages
+    assert dev.backup.drills_on_release and not prod.backup.drills_on_release
+    dev, _ = load(stages__dev__backup__drillOnRelease=False).stages
+    assert dev.backup.test_on_release and not dev.backup.drills_on_release
+
+
 def test_config_is_frozen() -> None:
     config = load()
     with pytest.raises(ValidationError, match="frozen"):
@@ -252,6 +270,25 @@ BAD_VALUES = [
     ({"stages__prod__approval": "yes"}, "dr.stages.prod.approval: expected true or false"),
     ({"stages": {"dev": {}}}, "dr.stages: expected a list, got dict"),
     ({"stages__prod__database": None}, "dr.stages.prod.database: missing"),
+    (
+        {"stages__prod__backup__drillOnRelease": True},
+        "dr.stages.prod.backup.drillOnRelease: the release drill restores the recovery point "
+        "of the release's backup job: set testOnRelease too",
+    ),
+    (
+        {"stages__dev__restoreTesting": {"schedule": "cron(0 6 ? * SUN *)"}},
+        "dr.stages.dev.restoreTesting.schedule: 'cron(0 6 ? * SUN *)' leaves 7 days, 0:00:00 "
+        "between restore tests; at most 6 days",
+    ),
+    (
+        {"stages__dev__restoreTesting": {"dynamodb": {"rpoMinutes": 30}}},
+        "dr.stages.dev.restoreTesting.dynamodb.rpoMinutes: 30 is shorter than the backup "
+        "schedule's longest gap (60 min): no restore could meet it",
+    ),
+    (
+        {"stages__dev__restoreTesting": {"s3": {"rtoMinutes": 1}}},
+        "dr.stages.dev.restoreTesting.s3.rtoMinutes: 1 is out of range (5 to 10080)",
+    ),
     (
         {"stages__prod__backup__vaultLock__maxRetentionDays": 5},
         "dr.stages.prod.backup.vaultLock.maxRetentionDays: 5 is below minRetentionDays (7)",

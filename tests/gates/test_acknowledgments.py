@@ -29,6 +29,10 @@ KMS = "KMS grant on the stage's data and backup keys only"
 INLINE_REASON = "CDK's grants go into a policy attached to this one role"
 FUNCTION = "The health check's execution role needs"
 FAMILIES = "CDK's S3 and KMS grants use action families"
+BOOTSTRAP = "The bootstrap's execution role needs"
+SYNCHRONOUS = "Invoked synchronously by the provider framework"
+FRAMEWORK = "CDK's provider framework function relays"
+OUTSIDE_VPC = "CDK's provider framework function runs outside the VPC"
 CODEBUILD = "CodeBuild writes its logs and test reports"
 ASSETS = "CDK Pipelines' asset publishing role"
 LAMBDA_BASIC = "service-role/AWSLambdaBasicExecutionRole"
@@ -72,6 +76,21 @@ STAGE = {
         "NIST.800.53.R5-EC2RestrictedSSH": "The cluster's only ingress",
     },
     "Data/Database/ProxyRole": {
+        f"{NIST}IAMNoInlinePolicy": INLINE_REASON,
+    },
+    "Data/DatabaseRoles/Function": {
+        iam4(LAMBDA_BASIC): BOOTSTRAP,
+        iam4("service-role/AWSLambdaVPCAccessExecutionRole"): BOOTSTRAP,
+        f"{NIST}LambdaDLQ": SYNCHRONOUS,
+        f"{NIST}LambdaConcurrency": SYNCHRONOUS,
+        f"{NIST}IAMNoInlinePolicy": INLINE_REASON,
+    },
+    "Data/DatabaseRoles/Provider/framework-onEvent": {
+        iam4(LAMBDA_BASIC): FRAMEWORK,
+        iam5("Resource::<DatabaseRolesFunction>.Arn:*"): FRAMEWORK,
+        f"{NIST}LambdaInsideVPC": OUTSIDE_VPC,
+        f"{NIST}LambdaDLQ": OUTSIDE_VPC,
+        f"{NIST}LambdaConcurrency": OUTSIDE_VPC,
         f"{NIST}IAMNoInlinePolicy": INLINE_REASON,
     },
     "Data/LogRetention": {  # CDK's provider, for the log group RDS creates

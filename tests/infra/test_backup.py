@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 from aws_cdk.assertions import Template
 
 from tests.support.synthesis import Synthesis
-from tests.support.templates import get_att, only, props, resources
+from tests.support.templates import get_att, logical_id, only, props, resources
 
 BACKUP_KEY = "EncryptionBackupKey1919D1EB"
 CLUSTER = "DatabaseCluster5B53A178"
@@ -170,3 +171,31 @@ def test_retained_vault_policy_guards_itself_and_the_lock(prod_data: Template) -
             "cdk-hnb659fds-cfn-exec-role-666666666666-us-east-1"
         }
     }
+
+
+def test_a_store_whose_backups_stop_alarms(synthesis: Synthesis, dev_service: Template) -> None:
+    """No completed job of a store within the schedule's longest gap plus the next job's
+    windows (1 + 1 + 2 hours for hourly backups): missing data is no job, so it breaches."""
+    freshness = synthesis.stages["dev"].service.backup_freshness
+    assert set(freshness.alarms) == {"aurora", "dynamodb", "s3"}
+    vault_output = "PublishOutputFnGetAttBackupVault"
+    for store, resource_type in (("aurora", "Aurora"), ("dynamodb", "DynamoDB"), ("s3", "S3")):
+        alarm = props(
+            resources(dev_service, "AWS::CloudWatch::Alarm")[logical_id(freshness.alarms[store])]
+        )
+        assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == (
+            "AWS/Backup",
+            "NumberOfBackupJobsCompleted",
+            "Sum",
+        )
+        dimensions = {d["Name"]: d["Value"] for d in alarm["Dimensions"]}
+        assert dimensions["ResourceType"] == resource_type
+        assert vault_output in json.dumps(dimensions["BackupVaultName"])
+        assert (alarm["Period"], alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (
+            3600,
+            4,
+            4,
+        )
+        assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("LessThanThreshold", 1)
+        assert alarm["TreatMissingData"] == "breaching"
+        assert "NotificationsTopic" in json.dumps(alarm["AlarmActions"])

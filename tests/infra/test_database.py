@@ -8,7 +8,7 @@ from typing import Any
 from aws_cdk.assertions import Template
 
 from tests.support.synthesis import Synthesis
-from tests.support.templates import get_att, logical_id, only, props, ref, resources
+from tests.support.templates import get_att, logical_id, only, props, ref, resources, walk
 
 DATA_KEY = "EncryptionDataKey4CB32E29"
 CLUSTER = "DatabaseCluster5B53A178"
@@ -80,39 +80,63 @@ def test_readers_fill_the_other_azs_first(synthesis: Synthesis, prod_data: Templ
     assert classes == {"db.r7g.large"}
 
 
-def test_proxy_requires_tls_and_iam(dev_data: Template) -> None:
+def test_proxy_requires_tls_and_iam_end_to_end_and_holds_no_secret(dev_data: Template) -> None:
     _, proxy = only(dev_data, "AWS::RDS::DBProxy")
     properties = props(proxy)
     assert properties["RequireTLS"] is True
     assert properties["EngineFamily"] == "POSTGRESQL"
-    [auth] = properties["Auth"]
-    assert auth["IAMAuth"] == "REQUIRED"
-    assert auth["SecretArn"] == get_att(CLUSTER, "MasterUserSecret.SecretArn")
+    # Clients sign in to the proxy, and the proxy to the cluster, with IAM tokens: the proxy
+    # holds no secret, so no master password is ever used through it.
+    assert properties["DefaultAuthScheme"] == "IAM_AUTH"
+    assert "Auth" not in properties
 
 
-def test_proxy_can_read_the_managed_secret(dev_data: Template) -> None:
-    dev_data.has_resource_properties(
-        "AWS::IAM::Policy",
+def test_the_proxy_may_sign_in_as_the_health_check_user_only(
+    synthesis: Synthesis, dev_data: Template
+) -> None:
+    stage = synthesis.stages["dev"]
+    database = stage.data.database
+    [policy] = [
+        props(p)
+        for p in resources(dev_data, "AWS::IAM::Policy").values()
+        if props(p)["Roles"] == [ref(database.proxy_role)]
+    ]
+    assert policy["PolicyDocument"]["Statement"] == [
         {
-            "PolicyDocument": {
-                "Statement": [
-                    {
-                        "Action": [
-                            "secretsmanager:DescribeSecret",
-                            "secretsmanager:GetSecretValue",
-                        ],
-                        "Effect": "Allow",
-                        "Resource": get_att(CLUSTER, "MasterUserSecret.SecretArn"),
-                    },
-                    {
-                        "Action": "kms:Decrypt",
-                        "Effect": "Allow",
-                        "Resource": get_att(DATA_KEY, "Arn"),
-                    },
+            "Action": "rds-db:connect",
+            "Effect": "Allow",
+            "Resource": {
+                "Fn::Join": [
+                    "",
+                    [
+                        f"arn:aws:rds-db:us-east-1:{stage.config.account}:dbuser:",
+                        get_att(database.cluster, "DBClusterResourceId"),
+                        "/dr_health",
+                    ],
                 ]
-            }
-        },
-    )
+            },
+        }
+    ]
+    assert database.health_user == "dr_health"
+
+
+def test_only_the_roles_bootstrap_reads_the_master_secret(
+    synthesis: Synthesis, dev_data: Template, dev_service: Template
+) -> None:
+    """The proxy no longer reads it, and the health check never did: the bootstrap's role
+    (and the Secrets Manager endpoint's policy, which names the same role) only."""
+    secret = get_att(CLUSTER, "MasterUserSecret.SecretArn")
+    bootstrap_role = synthesis.stages["dev"].data.database_roles.function.role
+    assert bootstrap_role is not None
+    readers = [
+        key
+        for template in (dev_data, dev_service)
+        for key, policy in resources(template, "AWS::IAM::Policy").items()
+        if secret in [*walk(props(policy)["PolicyDocument"])]
+    ]
+    assert readers == [
+        logical_id(bootstrap_role.node.find_child("DefaultPolicy")),
+    ]
 
 
 def test_read_only_proxy_endpoint(dev_data: Template) -> None:
@@ -127,18 +151,30 @@ def _ingress_rules(template: Template) -> list[dict[str, Any]]:
     return rules
 
 
-def test_database_admits_only_the_proxy(dev_data: Template) -> None:
-    groups = resources(dev_data, "AWS::EC2::SecurityGroup")
-    cluster_sg = next(k for k in groups if k.startswith("DatabaseClusterSecurityGroup"))
-    proxy_sg = next(k for k in groups if k.startswith("DatabaseProxySecurityGroup"))
+def test_database_admits_only_the_proxy_and_the_roles_bootstrap(
+    synthesis: Synthesis, dev_data: Template
+) -> None:
+    data = synthesis.stages["dev"].data
     to_cluster = [
         rule
         for rule in _ingress_rules(dev_data)
-        if rule.get("GroupId") == get_att(cluster_sg, "GroupId")
+        if rule.get("GroupId") == get_att(data.database.security_group, "GroupId")
     ]
-    assert len(to_cluster) == 1
-    assert to_cluster[0]["SourceSecurityGroupId"] == get_att(proxy_sg, "GroupId")
-    assert to_cluster[0]["FromPort"] == get_att(CLUSTER, "Endpoint.Port")
+    sources = sorted(
+        (json.dumps(rule["SourceSecurityGroupId"]), json.dumps(rule["FromPort"]))
+        for rule in to_cluster
+    )
+    proxy_group = data.database.proxy.connections.security_groups[0]
+    assert sources == sorted(
+        [
+            (
+                json.dumps(get_att(proxy_group, "GroupId")),
+                json.dumps(get_att(CLUSTER, "Endpoint.Port")),
+            ),
+            (json.dumps(get_att(data.database_roles.security_group, "GroupId")), "5432"),
+        ]
+    )
+    assert all(rule["FromPort"] == rule["ToPort"] for rule in to_cluster)
     # The original admitted the whole VPC CIDR; nothing admits an address range now.
     assert not [r for r in _ingress_rules(dev_data) if "CidrIp" in r or "CidrIpv6" in r]
 

@@ -64,6 +64,7 @@ def test_environment_names_every_store_and_no_secret(dev_service: Template) -> N
         "POWERTOOLS_METRICS_NAMESPACE",
     }
     assert variables["CANARY_OBJECT_KEY"] == CANARY_OBJECT_KEY
+    assert variables["DB_USER"] == "dr_health"  # not the master user
     assert "ProxyReaderEndpoint" in json.dumps(variables["DB_READER_ENDPOINT"])
 
 
@@ -105,10 +106,11 @@ def test_least_privilege_policy(dev_service: Template) -> None:
 def test_proxy_connect_is_scoped_to_the_proxy_and_user(dev_service: Template) -> None:
     [connect] = [s for s in statements(dev_service) if actions(s) == ["rds-db:connect"]]
     text = json.dumps(connect["Resource"])
-    # arn:...:dbuser:<the proxy's resource id, prx-..., the 7th field of its ARN>/dr_admin
+    # arn:...:dbuser:<the proxy's resource id, prx-..., the 7th field of its ARN>/dr_health:
+    # the least-privilege role, never the master user.
     [(head, resource_id, tail)] = [connect["Resource"]["Fn::Join"][1]]
     assert re.fullmatch(r"arn:aws:rds-db:us-east-1:\d{12}:dbuser:", head), head
-    assert tail == "/dr_admin"
+    assert tail == "/dr_health"
     assert resource_id["Fn::Select"][0] == 6
     assert resource_id["Fn::Select"][1]["Fn::Split"][0] == ":"
     # The proxy's id comes from its ARN, imported strongly (Fn::Split takes no GetStackOutput).

@@ -52,19 +52,22 @@ def test_dead_letters_admit_only_this_stages_rules(
     """EventBridge writes to the dead-letter queue only for the stage's own rules (aws:SourceArn,
     as EventBridge's DLQ docs require), and the queue refuses plain HTTP."""
     service = synthesis.stages["dev"].service
-    _, policy = only(dev_service, "AWS::SQS::QueuePolicy")
+    queue_policy = service.dead_letters.queue.node.find_child("Policy")
+    policy = resources(dev_service, "AWS::SQS::QueuePolicy")[logical_id(queue_policy)]
     statements = props(policy)["PolicyDocument"]["Statement"]
     sends = [s for s in statements if s["Effect"] == "Allow"]
     rules = {
         logical_id(service.health_check.schedule),
         logical_id(service.backup_events.backup_job_problems),
         logical_id(service.backup_events.restore_jobs),
+        logical_id(service.restore_validation.restore_jobs),
+        logical_id(service.restore_validation.job_failures),
     }
     assert {s["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::GetAtt"][0] for s in sends} == rules
     assert all(s["Principal"] == {"Service": "events.amazonaws.com"} for s in sends)
     [deny] = [s for s in statements if s["Effect"] == "Deny"]
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-    _, queue = only(dev_service, "AWS::SQS::Queue")
+    queue = resources(dev_service, "AWS::SQS::Queue")[logical_id(service.dead_letters.queue)]
     assert props(queue)["SqsManagedSseEnabled"] is True
     assert props(queue)["MessageRetentionPeriod"] == 14 * 24 * 3600
 
@@ -114,7 +117,11 @@ def test_restore_job_rule_filters_on_status(dev_service: Template) -> None:
     """Restore job events carry `status`; the original filtered on `state` and never matched."""
     pattern = rule(dev_service, "BackupEventsRestoreJobs")["EventPattern"]
     assert pattern["detail-type"] == ["Restore Job State Change"]
-    assert pattern["detail"] == {"status": ["COMPLETED", "FAILED", "ABORTED"]}
+    # The restores someone started and waits on; restore tests have rules of their own.
+    assert pattern["detail"] == {
+        "status": ["COMPLETED", "FAILED", "ABORTED"],
+        "restoreTestingPlanArn": [{"exists": False}],
+    }
 
 
 def test_rules_notify_the_topic_with_a_readable_message(dev_service: Template) -> None:
@@ -125,9 +132,11 @@ def test_rules_notify_the_topic_with_a_readable_message(dev_service: Template) -
 
 
 def alarms(template: Template) -> dict[str, dict[str, Any]]:
+    """The stage's operational alarms (the restore tests' are in test_restore_testing.py)."""
     return {
         key.removeprefix("Alarms")[:-8]: props(alarm)
         for key, alarm in resources(template, "AWS::CloudWatch::Alarm").items()
+        if key.startswith("Alarms")
     }
 
 

@@ -30,17 +30,20 @@ def test_no_route_to_the_internet(dev_data: Template) -> None:
         assert resources(dev_data, resource_type) == {}, resource_type
 
 
-def test_gateway_endpoints_for_s3_and_dynamodb_and_no_interface_endpoints(
+def test_gateway_endpoints_for_s3_and_dynamodb_and_one_interface_endpoint(
     dev_data: Template,
 ) -> None:
-    endpoints = resources(dev_data, "AWS::EC2::VPCEndpoint")
-    services = sorted(str(props(e)["ServiceName"]) for e in endpoints.values())
+    endpoints = resources(dev_data, "AWS::EC2::VPCEndpoint").values()
+    gateways = [props(e) for e in endpoints if props(e).get("VpcEndpointType") != "Interface"]
+    services = sorted(str(e["ServiceName"]) for e in gateways)
     assert len(services) == 2
     assert any("dynamodb" in s for s in services) and any(".s3" in s for s in services)
-    # The function needs no interface endpoint: it calls only DynamoDB, S3 and the proxy.
-    assert all(props(e).get("VpcEndpointType", "Gateway") == "Gateway" for e in endpoints.values())
-    for endpoint in endpoints.values():
-        assert len(props(endpoint)["RouteTableIds"]) == 6
+    for endpoint in gateways:
+        assert len(endpoint["RouteTableIds"]) == 6
+    # The function needs none; the database roles bootstrap needs Secrets Manager's
+    # (test_database_roles.py).
+    interfaces = [props(e)["ServiceName"] for e in endpoints if props(e) not in gateways]
+    assert interfaces == ["com.amazonaws.us-east-1.secretsmanager"]
 
 
 def test_flow_logs_capture_all_traffic_to_cloudwatch(dev_data: Template) -> None:

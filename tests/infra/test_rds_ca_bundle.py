@@ -4,6 +4,7 @@ through the proxy) verify it with: built by make from the pinned aws-ssl-profile
 from __future__ import annotations
 
 import ssl
+from typing import Any
 
 from tests.support.synthesis import ROOT
 
@@ -12,10 +13,10 @@ BUNDLE = ROOT / "build" / "rds-ca-bundle.pem"
 
 def test_bundle_holds_the_rds_root_cas_and_nothing_else() -> None:
     context = ssl.create_default_context(cafile=str(BUNDLE))
-    subjects = [
-        {key: value for field in cert["subject"] for key, value in field}
-        for cert in context.get_ca_certs()
-    ]
+    subjects: list[dict[str, str]] = []
+    for cert in context.get_ca_certs():
+        pairs: Any = cert["subject"]  # ((("commonName", "..."),), ...), as ssl documents it
+        subjects.append({str(pair[0]): str(pair[1]) for field in pairs for pair in field})
     assert len(subjects) >= 100
     assert all(s["organizationalUnitName"] == "Amazon RDS" for s in subjects)
     assert not [s for s in subjects if "Beta" in s["commonName"]]

@@ -13,6 +13,9 @@ from tests.support.templates import as_list, walk
 
 # CDK's custom resources are Lambda-backed; CDK's metadata resource needs nothing.
 _CUSTOM_SERVICE = "lambda"
+# The Service Authorization Reference lists it as a dependent action of ec2:CreateVpcEndpoint:
+# an interface endpoint's private DNS is a private hosted zone associated with the VPC.
+_PRIVATE_DNS = "route53:AssociateVPCWithHostedZone"
 
 
 def allowed(policy: Mapping[str, Any], action: str, resource: str = "*") -> bool:
@@ -40,6 +43,10 @@ def uncovered(
             # IAM is allowed per role, below; policies attach to those roles.
             if service != "IAM" and not allowed(policy, f"{service.lower()}:CreateSomething"):
                 problems.append(f"{stack_name}/{logical_id}: service {service.lower()}")
+            private_dns = resource.get("Properties", {}).get("PrivateDnsEnabled")
+            needs_dns = kind == "AWS::EC2::VPCEndpoint" and private_dns
+            if needs_dns and not allowed(policy, _PRIVATE_DNS):
+                problems.append(f"{stack_name}/{logical_id}: {_PRIVATE_DNS}")
             if kind == "AWS::IAM::Role":
                 # CloudFormation names a role after its stack unless it has a fixed name.
                 name = resource.get("Properties", {}).get("RoleName") or (

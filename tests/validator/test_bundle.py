@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from stages.components.bundling import HEALTH_CHECK, RESTORE_VALIDATOR, ROOT
+from stages.components.bundling import RESTORE_VALIDATOR, ROOT, Bundle
 
 # What a validation loads when it first needs it. (Powertools imports the botocore package
 # itself for its user agent, a millisecond; the SDK's clients are what cost.)
@@ -21,17 +21,18 @@ def test_the_bundle_holds_the_entry_point_its_packages_and_the_ca_bundle(tmp_pat
     for path in ("handler.py", "dr_restore/entry.py", "dr_common/objectives.py", "pg8000"):
         assert (tmp_path / path).exists(), path
     assert (tmp_path / "aws_lambda_powertools").is_dir()
+    assert not (tmp_path / "jsii").exists()  # only the distributions it names
     ca = (tmp_path / "rds-ca-bundle.pem").read_bytes()
     assert ca == (ROOT / "build" / "rds-ca-bundle.pem").read_bytes()
     assert not list(tmp_path.rglob("__pycache__")) and not list(tmp_path.rglob("*.pyc"))
     assert not (tmp_path / "bin").exists()
 
 
-def test_the_health_check_s_bundle_is_unchanged_by_the_shared_helper(tmp_path: Path) -> None:
-    HEALTH_CHECK.assemble(tmp_path)
-    assert (tmp_path / "handler.py").read_bytes() == (
-        HEALTH_CHECK.source / "handler.py"
-    ).read_bytes()
+def test_a_bundle_without_packages_holds_only_its_own_source(tmp_path: Path) -> None:
+    health_check = Bundle(ROOT / "lambda" / "health_check")
+    health_check.assemble(tmp_path)
+    handler = (tmp_path / "handler.py").read_bytes()
+    assert handler == (health_check.source / "handler.py").read_bytes()
     assert (tmp_path / "dr_health" / "canary.py").exists()
     assert not (tmp_path / "dr_common").exists() and not (tmp_path / "rds-ca-bundle.pem").exists()
 

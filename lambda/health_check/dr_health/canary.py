@@ -7,8 +7,9 @@ with the validator.
 - DynamoDB: item `id = "health-check#canary"`, attribute `written_at`, an ISO 8601 UTC string
   with milliseconds (`2026-11-30T06:12:00.123+00:00`);
 - S3: object `health-check/canary.json`, JSON `{"written_at": ...}` in the same format;
-- PostgreSQL: table `dr_canary (id text PRIMARY KEY, written_at timestamptz)`, row
-  `id = 'health-check'`.
+- PostgreSQL: table `dr_canary (id text PRIMARY KEY, written_at timestamptz NOT NULL)`, row
+  `id = 'health-check'`. The database roles bootstrap creates it (lambda/db_bootstrap/roles.sql)
+  and lets the validator's role read it.
 
 A store's canary only moves forward: each write is conditional on the stored canary being
 older. So two overlapping runs (the release's smoke test meeting the schedule) both find a

@@ -1,4 +1,7 @@
-"""PostgreSQL through the RDS Proxy, TLS verified, an IAM token as password.
+"""PostgreSQL through the RDS Proxy, TLS verified, an IAM token as password, signed in as the
+least-privilege role DB_USER (dr_health: it may read and write dr_canary and create nothing).
+The database roles bootstrap (lambda/db_bootstrap) creates that role and dr_canary: a missing
+table is reported, never created here.
 
 The writer upserts the canary row (never moving it backwards) and gets back what is stored;
 the reader reads the newest canary. Each session's first statement also checks the canary
@@ -29,7 +32,6 @@ from typing import Any
 
 from dr_health import canary, late_write
 from dr_health.clients import CONNECT_TIMEOUT_S, client
-from dr_health.failures import sqlstate
 
 # The client's bound on every socket read and write, above the server's statement timeout so
 # that a slow statement is reported with the server's own reason.
@@ -67,10 +69,12 @@ _PROBE = (
     + ", ".join(_column_type(column) for column in _COLUMNS)
     + " FROM bounds"
 )
-_CREATE = f"CREATE TABLE IF NOT EXISTS {_TABLE} (id text PRIMARY KEY, written_at timestamptz)"
-# Two runs creating the table at once: the loser's CREATE fails on the winner's catalog entry
-# (unique_violation) or finds its table (duplicate_table). Either way the table now exists.
-_ALREADY_CREATED = ("23505", "42P07")
+# The health check's role may not create it (least privilege): the bootstrap does, in every
+# stage, and every backup and restored copy has it.
+MISSING_TABLE = (
+    f"{_TABLE} does not exist: the Data stack's database roles bootstrap creates it "
+    "(Custom::DatabaseRoles)"
+)
 # The server's clock stamps the canary; GREATEST keeps a newer one an overlapping run wrote
 # (the row is updated either way, so the write path is exercised), and RETURNING gives back
 # what is stored.
@@ -94,11 +98,8 @@ def check_writer() -> dict[str, Any]:
         in_recovery, columns = _probe(connection)
         if in_recovery:
             raise ReplicaError("the writer endpoint reached a server in recovery (a replica)")
-        if columns is None:  # the first run on a new (or restored, older) database
-            _create(connection)
-            _, columns = _probe(connection)
-            if columns is None:
-                raise canary.CanarySchemaError(f"{_TABLE} is missing after CREATE TABLE")
+        if columns is None:
+            raise canary.CanarySchemaError(MISSING_TABLE)
         canary.confirm_columns(columns)
         # The upsert may wait on a lock for up to the statement timeout: it must end before
         # the invocation reports.
@@ -114,11 +115,12 @@ def check_reader() -> dict[str, Any]:
     newest: datetime | None = None
     try:
         in_recovery, columns = _probe(connection)
-        if columns is not None:  # the writer creates the table on its first run
-            canary.confirm_columns(columns)
-            [(newest, clock)] = connection.run(_NEWEST)
-            if newest is not None:
-                canary.not_ahead(newest, clock)
+        if columns is None:
+            raise canary.CanarySchemaError(MISSING_TABLE)
+        canary.confirm_columns(columns)
+        [(newest, clock)] = connection.run(_NEWEST)
+        if newest is not None:
+            canary.not_ahead(newest, clock)
     finally:
         _close(connection)
     return {"replica": in_recovery, "canary": newest.isoformat() if newest else None}
@@ -127,16 +129,6 @@ def check_reader() -> dict[str, Any]:
 def _probe(connection: Any) -> tuple[bool, dict[str, str | None] | None]:
     [(in_recovery, exists, *types)] = connection.run(_PROBE)
     return bool(in_recovery), dict(zip(_COLUMNS, types, strict=True)) if exists else None
-
-
-def _create(connection: Any) -> None:
-    import pg8000.native
-
-    try:
-        connection.run(_CREATE)
-    except pg8000.native.DatabaseError as error:
-        if sqlstate(error) not in _ALREADY_CREATED:
-            raise
 
 
 def _close(connection: Any) -> None:
