@@ -302,3 +302,25 @@ def test_a_repeated_event_is_validated_once(restore: RestoreStage) -> None:
     assert len(restore.puts(job_id)) == 1
     verdicts = [x for x in restore.job_log(job_id) if x.get("message") == "DR restore validation"]
     assert len(verdicts) == 1
+
+
+def test_a_validator_outside_the_vpc_reads_through_the_database_reader(
+    restore: RestoreStage,
+) -> None:
+    """DB_READER_FUNCTION set: the validator invokes the bundle's reader (which in AWS runs in
+    the VPC) for the Aurora read, and judges what it answers."""
+    reader = restore.register_reader(f"{restore.function.name}-reader")
+    function = restore.register(
+        f"{restore.function.name}-outside",
+        DB_READER_FUNCTION=reader.name,
+        AWS_ENDPOINT_URL_LAMBDA=restore.stage.standin_url,
+    )
+    mapping = restore.mapping(function.name)
+    canary = minutes_ago(30)
+    job_id = restore.restore_test(backed_up(restore, "aurora", canary))
+    validation = restore.validate(job_id, esm=mapping, function=function)
+    assert validation.job["ValidationStatus"] == "SUCCESSFUL", validation.job
+    assert validation.verdict["canaryWrittenAt"] == canary.isoformat()
+    invokes = restore.stage.standin.requests(restore.keys.access_key_id, "Invoke")
+    assert [r["params"]["FunctionName"] for r in invokes] == [reader.name]
+    assert validation.job["DeletionStatus"] == "SUCCESSFUL"

@@ -230,6 +230,35 @@ class RestoreStage:
         self._stack.callback(self.stage.standin.stop_worker, name)
         return config
 
+    def register_reader(self, name: str) -> FunctionConfig:
+        """The bundle's database reader (`handler.read_database`), for a validator outside
+        the VPC: the local CA, and the validator's keys for signing IAM tokens."""
+        environment = self.environment()
+        config = FunctionConfig(
+            name=name,
+            asset_dir=self.spec.asset_dir,
+            handler="handler.read_database",
+            environment={
+                name: environment[name]
+                for name in (
+                    "DB_NAME",
+                    "DB_USER",
+                    "DB_CA_BUNDLE",
+                    "AWS_REGION",
+                    "AWS_ACCESS_KEY_ID",
+                    "AWS_SECRET_ACCESS_KEY",
+                    "AWS_CONFIG_FILE",
+                    "AWS_SHARED_CREDENTIALS_FILE",
+                )
+            },
+            log_file=self.stage.workdir / f"{name}.log",
+            timeout_seconds=30,
+            memory_mb=256,
+        )
+        self.stage.standin.register_function(config)
+        self._stack.callback(self.stage.standin.stop_worker, name)
+        return config
+
     def mapping(self, function_name: str) -> EventSourceMapping:
         return EventSourceMapping(
             sqs=self.stage.moto.client("sqs"),

@@ -245,6 +245,7 @@ class World:
     sqs: FakeSqs = field(default_factory=FakeSqs)
     dynamodb: FakeDynamoDB = field(default_factory=FakeDynamoDB)
     s3: FakeS3 = field(default_factory=FakeS3)
+    lambda_: FakeLambda | None = None
     clock: Clock = field(default_factory=Clock)
     connections: list[dict[str, Any]] = field(default_factory=list)
     database_rows: list[tuple[Any, ...]] | Exception = field(default_factory=list)
@@ -256,6 +257,7 @@ class World:
             "sqs": self.sqs,
             "dynamodb": self.dynamodb,
             "s3": self.s3,
+            "lambda": self.lambda_,
         }[service]
 
     def connect(self, **options: Any) -> FakeConnection:
@@ -272,3 +274,16 @@ class World:
 
 
 Hook = Callable[[World], None]
+
+
+@dataclass
+class FakeLambda:
+    """Invoke of the database reader: answers what `answer` returns for the event."""
+
+    answer: Callable[[dict[str, Any]], Any]
+    invoked: list[dict[str, Any]] = field(default_factory=list)
+
+    def invoke(self, **request: Any) -> dict[str, Any]:
+        event = json.loads(request["Payload"])
+        self.invoked.append({"FunctionName": request["FunctionName"], **event})
+        return {"Payload": io.BytesIO(json.dumps(self.answer(event)).encode())}

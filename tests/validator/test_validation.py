@@ -23,6 +23,7 @@ from tests.validator.fakes import (
     T0,
     TABLE_ARN,
     FakeBackup,
+    FakeLambda,
     FakeRds,
     World,
     canary_body,
@@ -61,6 +62,14 @@ def run(world: World, event: str | None = None, delay: float = 60) -> None:
         assert count < MAX_STEPS, "the validation never ended"
         world.clock.advance(delay)
         process(body, services)
+
+
+def run_with(world: World, **environment: str) -> None:
+    """`run`, with these variables added to the contract's environment."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in environment.items():
+            patch.setenv(name, value)
+        run(world)
 
 
 def aurora_world(**rds: Any) -> World:
@@ -402,3 +411,38 @@ def test_a_message_of_another_kind_is_dropped(caplog: pytest.LogCaptureFixture) 
         process(json.dumps({"hello": "world"}), Services(world.client, world.connect, world.clock))
     assert world.backup.calls == []
     assert "Dropped a message" in caplog.text
+
+
+def test_a_validator_outside_the_vpc_reads_through_the_database_reader(
+    published: list[Any],
+) -> None:
+    world = aurora_world()
+    world.lambda_ = FakeLambda(
+        lambda event: {
+            "writtenAt": WRITTEN.isoformat(),
+            "readAt": world.clock().isoformat(),
+            "absent": "",
+        }
+    )
+    run_with(world, DB_READER_FUNCTION="Dev-Service-RestoreReader")
+    assert world.connections == []  # no connection of its own
+    [invoked] = world.lambda_.invoked
+    assert invoked == {
+        "FunctionName": "Dev-Service-RestoreReader",
+        "host": f"{INSTANCE_ID}.example.internal",
+        "port": 5432,
+    }
+    assert verdict(world)[0] == "SUCCESSFUL"
+    assert world.rds.instances == {}
+
+
+def test_the_database_reader_s_error_is_the_reason(published: list[Any]) -> None:
+    world = aurora_world()
+    world.lambda_ = FakeLambda(lambda event: {"error": "28000 PAM authentication failed"})
+    run_with(world, DB_READER_FUNCTION="reader")
+    assert verdict(world) == (
+        "FAILED",
+        "aurora: the restored database could not be read: RuntimeError: 28000 PAM "
+        "authentication failed",
+    )
+    assert world.rds.instances == {}

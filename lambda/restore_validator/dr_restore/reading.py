@@ -9,11 +9,17 @@ queries), and it signs in with a Secrets Manager secret that must match the rest
 cluster's password of backup time, which rotation may have changed since. An IAM token
 needs no secret: the role and its rds_iam grant are in the restored data, and the selection's
 restore metadata turns IAM authentication on for the restored cluster.
+
+With DB_READER_FUNCTION set, the read is that function's (reader.py): the validator itself
+then needs no route into the VPC, only Lambda's API.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from dr_common import postgres, stores
@@ -34,16 +40,58 @@ def read_bucket(s3: Any, bucket: str, settings: Settings, now: stores.Clock) -> 
 def read_database(
     rds: Any, host: str, port: int, settings: Settings, *, connect: Connect, now: stores.Clock
 ) -> Reading:
-    token = postgres.iam_token(rds, host, port, settings.db_user, settings.region)
+    return read_postgres_at(
+        rds,
+        host,
+        port,
+        Database(settings.db_name, settings.db_user, str(settings.ca_file), settings.region),
+        connect=connect,
+        now=now,
+    )
+
+
+@dataclass(frozen=True)
+class Database:
+    name: str
+    user: str
+    ca_file: str
+    region: str
+
+
+def read_postgres_at(
+    rds: Any, host: str, port: int, database: Database, *, connect: Connect, now: stores.Clock
+) -> Reading:
+    """Signs in as `database.user` with an IAM token, TLS verified against the CA file, and
+    reads the newest canary."""
+    token = postgres.iam_token(rds, host, port, database.user, database.region)
     connection = connect(
         host=host,
         port=port,
-        database=settings.db_name,
-        user=settings.db_user,
+        database=database.name,
+        user=database.user,
         password=token,
-        ca_file=str(settings.ca_file),
+        ca_file=database.ca_file,
     )
     try:
         return stores.read_postgres(connection, now)
     finally:
         postgres.close(connection)
+
+
+def read_through(lambda_: Any, function: str, host: str, port: int) -> Reading:
+    """The database reader function's reading (reader.py): it answers the reading, or the
+    one-line error that kept it from reading."""
+    answer = lambda_.invoke(
+        FunctionName=function, Payload=json.dumps({"host": host, "port": port}).encode()
+    )
+    payload = json.loads(answer["Payload"].read() or b"null")
+    if answer.get("FunctionError") or not isinstance(payload, dict):
+        raise RuntimeError(f"the database reader {function} failed: {payload}")
+    if "error" in payload:
+        raise RuntimeError(str(payload["error"]))
+    written = payload.get("writtenAt")
+    return Reading(
+        None if written is None else datetime.fromisoformat(written),
+        datetime.fromisoformat(payload["readAt"]),
+        str(payload.get("absent") or ""),
+    )

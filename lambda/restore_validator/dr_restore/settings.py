@@ -4,8 +4,10 @@ STEP_QUEUE_URL, RESTORE_TESTING_PLAN_ARN, CANARY_OBJECT_KEY, DB_NAME, DB_PORT, D
 DB_CA_BUNDLE (a file in the bundle, or an absolute path), VALIDATION_INSTANCE_CLASS,
 VALIDATION_INSTANCE_PREFIX, STEP_DELAY_SECONDS, INSTANCE_WAIT_SECONDS,
 INSTANCE_DELETE_WAIT_SECONDS, TARGET_RPO_SECONDS_<STORE> and TARGET_RTO_SECONDS_<STORE> for
-AURORA, DYNAMODB and S3; AWS_REGION from the runtime. A missing or malformed value is a
-SettingsError naming it.
+AURORA, DYNAMODB and S3; AWS_REGION from the runtime. Optional: DB_READER_FUNCTION, the
+name of a function (this bundle's `handler.read_database`, inside the VPC) that reads a
+restored database for a validator that runs outside it (reader.py). A missing or malformed
+value is a SettingsError naming it.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class Settings:
     instance_wait: timedelta
     instance_delete_wait: timedelta
     targets: Mapping[str, Targets]
+    db_reader_function: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], bundle_root: Path) -> Settings:
@@ -77,6 +80,7 @@ class Settings:
                 )
                 for store in STORES
             },
+            db_reader_function=env.get("DB_READER_FUNCTION", "").strip() or None,
         )
 
     def instance_id(self, job_id: str) -> str:

@@ -243,14 +243,20 @@ class Validator:
             if not instance.host:
                 raise ValueError(f"validation instance {step.instance_id} has no endpoint")
             port = instance.port or self.settings.db_port
-            found = reading.read_database(
-                rds,
-                instance.host,
-                port,
-                self.settings,
-                connect=self.services.connect,
-                now=self.services.now,
-            )
+            reader = self.settings.db_reader_function
+            if reader:
+                found = reading.read_through(
+                    self.services.client("lambda"), reader, instance.host, port
+                )
+            else:
+                found = reading.read_database(
+                    rds,
+                    instance.host,
+                    port,
+                    self.settings,
+                    connect=self.services.connect,
+                    now=self.services.now,
+                )
         except Exception as error:
             problem = f"the restored database could not be read: {one_line(error)}"
         return self._to_deletion(step, reading=found, problem=problem)
