@@ -98,6 +98,15 @@ def test_each_store_is_restored_as_of_its_backup_and_validated(
         (job["CompletionDate"] - created).total_seconds(), abs=0.002
     )
     assert metrics["RestoreValidated"] == 1
+    # What the alarms and dashboard select: the namespace, `service` and `Store`.
+    [emf] = [line for line in validation.log if "_aws" in line]
+    [directive] = emf["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "DisasterRecovery"
+    assert [set(dimensions) for dimensions in directive["Dimensions"]] == [{"service", "Store"}]
+    assert (emf["service"], emf["Store"]) == (
+        restore.function.environment["POWERTOOLS_SERVICE_NAME"],
+        store,
+    )
     assert str(job["ValidationStatusMessage"]).startswith(f"{store}: RPO ")
     # Reported once, and only once the instance was gone: AWS Backup then deleted the copy.
     assert [p["status"] for p in restore.puts(job_id)] == [204]
