@@ -143,11 +143,13 @@ def _check_fresh(asset_dir: Path, source_dir: Path) -> None:
 # What marks the restore validator's asset (stages/components/bundling.py's RESTORE_VALIDATOR).
 VALIDATOR_SOURCE = ROOT / "lambda" / "restore_validator"
 VALIDATOR_MARKER = Path("dr_restore") / "entry.py"
+VALIDATOR_HANDLER = "handler.handler"
 
 
 def read_validator(cdk_out: Path = DEFAULT_CDK_OUT, stage: str = "Dev") -> FunctionSpec | None:
     """The restore validator's function in the stage's Service template (the one whose asset
-    holds dr_restore/entry.py), or None while the stage has none."""
+    holds dr_restore/entry.py and whose handler is handler.handler), or None while the stage
+    has none."""
     service, service_path = _stack(cdk_out / f"assembly-{stage}", f"{stage}-Service")
     for resource in service["Resources"].values():
         if resource.get("Type") != "AWS::Lambda::Function":
@@ -156,7 +158,9 @@ def read_validator(cdk_out: Path = DEFAULT_CDK_OUT, stage: str = "Dev") -> Funct
         if asset is None:
             continue
         asset_dir = (service_path.parent / asset).resolve()
-        if not (asset_dir / VALIDATOR_MARKER).is_file():
+        # The validator, not the database reader that may share its asset.
+        handler = resource["Properties"].get("Handler")
+        if not (asset_dir / VALIDATOR_MARKER).is_file() or handler != VALIDATOR_HANDLER:
             continue
         # Fresh against its entry point's sources; restore_stage.py compares every file.
         return _function_spec(resource, service_path, VALIDATOR_SOURCE)
