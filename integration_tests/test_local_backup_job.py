@@ -34,7 +34,6 @@ from integration_tests.backup_job import (
 from integration_tests.local.harness import (
     BACKUP_ROLE_ARN,
     FUNCTION_NAME,
-    POST_DEPLOY_ROLE_ARN,
     REGION,
     VAULT_NAME,
     LocalStage,
@@ -280,7 +279,7 @@ def test_a_connection_failure_on_describe_fails_naming_the_job(keys: Keys) -> No
 # service -> the operation made to crash, and the code AWS answers its own failure with
 CRASHES = {
     "backup": ("DescribeBackupVault", "InternalFailure"),  # rest-json
-    "sts": ("AssumeRole", "InternalFailure"),  # query (XML)
+    "rds": ("DescribeDBClusters", "InternalFailure"),  # query (XML)
     "lambda": ("Invoke", "ServiceException"),  # rest-json, Lambda's modeled 500
 }
 
@@ -296,7 +295,7 @@ def test_a_stand_in_bug_is_answered_as_a_500_in_the_protocols_shape(
     aws = client(local_stage.standin_url, keys, service)
     calls_by_service: dict[str, Callable[[], Any]] = {
         "backup": lambda: aws.describe_backup_vault(BackupVaultName=VAULT_NAME),
-        "sts": lambda: aws.assume_role(RoleArn=POST_DEPLOY_ROLE_ARN, RoleSessionName="crash"),
+        "rds": lambda: aws.describe_db_clusters(DBClusterIdentifier="awsbackup-restore-test-1"),
         "lambda": lambda: aws.invoke(FunctionName=FUNCTION_NAME),
     }
     call = calls_by_service[service]

@@ -1,7 +1,8 @@
 """Local only: the suite itself, run as the pipeline and a developer run it (a pytest
 subprocess, DR_TARGET=env or --target Standin), against the local stage with the stand-in
 scripted: the same backup and smoke test functions must pass, fail with the reason, or be
-skipped with the reason. The runs go concurrently, each signed with its own key, so each
+skipped with the reason. The runs go concurrently: each pipeline run has its own runner key
+and its own post-deploy role (moto's STS), each developer run the developer's key, so each
 run's scripts, faults and request records are its own."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pytest
 from integration_tests.health import invoke_health_check
 from integration_tests.local import post_deploy_packages
 from integration_tests.local.harness import (
+    ACCOUNT,
     BACKUP_ROLE_ARN,
     BACKUP_TEST_ROLE_ARN,
     FUNCTION_NAME,
@@ -135,13 +137,16 @@ SCENARIOS = {
     ),
     # A developer's run takes the stage's own word: its output says no backup job.
     "developer-quiet": Scenario(["integration_tests", "--target", QUIET_STAGE], {}, developer=True),
+    # The stage's own post-deploy role trusts another principal: moto's STS refuses the run.
+    "untrusted-role": Scenario(SMOKE_ONLY, {"POST_DEPLOY_ROLE_ARN": POST_DEPLOY_ROLE_ARN}),
 }
 
 
 @dataclass(frozen=True)
 class Run:
     result: SuiteRun
-    keys: Keys
+    keys: Keys  # the run's own key: the pipeline runner's, or the developer's
+    principal: str  # what the stand-in scopes its calls to: the assumed role, or the key
 
     def outcomes(self) -> dict[str, str]:
         return {name: case.outcome for name, case in self.result.cases.items()}
@@ -170,23 +175,31 @@ def runs(
             },
         },
     )
-    started: dict[str, tuple[RunningSuite, Keys]] = {}
+    started: dict[str, tuple[RunningSuite, Keys, str]] = {}
     try:
         for name, scenario in SCENARIOS.items():
             if scenario.developer:  # the key moto and the stand-in both know
                 keys = local_stage.moto.admin
+                principal = keys.access_key_id
                 env = {**local_stage.aws_env(keys), **LOCAL_POLL}
             else:
-                keys = standin.new_keys()
-                env = {**local_stage.post_deploy_env(keys), **scenario.env}
-            scenario.prepare(local_stage, keys.access_key_id)
+                runner = local_stage.new_runner()
+                keys, principal = runner.keys, runner.role_arn
+                env = {
+                    **local_stage.post_deploy_env(keys, role_arn=runner.role_arn),
+                    **scenario.env,
+                }
+            scenario.prepare(local_stage, principal)
             junit = tmp_path_factory.mktemp(name) / "junit.xml"
             # The pipeline's runs get only what its post-deploy step installs.
             suite = RunningSuite(env, scenario.args, junit, post_deploy=not scenario.developer)
-            started[name] = (suite, keys)
-        yield {name: Run(suite.result(), keys) for name, (suite, keys) in started.items()}
+            started[name] = (suite, keys, principal)
+        yield {
+            name: Run(suite.result(), keys, principal)
+            for name, (suite, keys, principal) in started.items()
+        }
     finally:
-        for suite, _ in started.values():
+        for suite, _, _ in started.values():
             suite.stop()
 
 
@@ -196,20 +209,9 @@ def test_the_pipeline_run_passes_with_every_call_signed_by_the_assumed_role(
     run = runs["pipeline"]
     assert run.result.returncode == 0, run.result.output
     assert run.outcomes() == {SMOKE: "passed", BACKUP: "passed"}  # no local-only test
-    [assumed] = local_stage.standin.requests(run.keys.access_key_id, "AssumeRole")
-    assert assumed["access_key_id"] == run.keys.access_key_id
-    assert assumed["params"] == {
-        "RoleArn": POST_DEPLOY_ROLE_ARN,
-        "RoleSessionName": "dr-post-deploy-Standin",
-        "DurationSeconds": "3600",
-        "IssuedAccessKeyId": assumed["params"]["IssuedAccessKeyId"],
-    }
-    issued = assumed["params"]["IssuedAccessKeyId"]
-    calls = [
-        r
-        for r in local_stage.standin.requests(run.keys.access_key_id)
-        if r["operation"] != "AssumeRole"
-    ]
+    role = run.principal.rsplit("/", 1)[1]
+    session = f"arn:aws:sts::{ACCOUNT}:assumed-role/{role}/dr-post-deploy-Standin"
+    calls = local_stage.standin.requests(run.principal)
     assert {str(r["operation"]) for r in calls} == {
         "Invoke",
         "ListBackupJobs",
@@ -217,10 +219,24 @@ def test_the_pipeline_run_passes_with_every_call_signed_by_the_assumed_role(
         "DescribeBackupJob",
     }
     for call in calls:
-        assert call["access_key_id"] == issued, call
-        assert call["session_token"], call  # the issued token, checked by the stand-in
+        # Temporary credentials moto's STS issued for the run's role, with their token.
+        assert call["access_key_id"].startswith("ASIA"), call
+        assert call["access_key_id"] != run.keys.access_key_id
+        assert call["arn"] == session, call
+        assert call["session_token"], call
         assert call["signature_verified"] is True
         assert call["status"] == 200
+    assert local_stage.standin.requests(run.keys.access_key_id) == []  # nothing as the runner
+
+
+def test_a_role_that_does_not_trust_the_runner_cannot_be_assumed(runs: dict[str, Run]) -> None:
+    """The runner may assume post-deploy roles, but the stage's role trusts another
+    principal: moto's STS refuses it, and the run fails before any check."""
+    run = runs["untrusted-role"]
+    assert run.result.returncode != 0
+    assert run.outcomes() == {SMOKE: "error"}, run.result.output
+    assert "AccessDenied" in run.result.output
+    assert "is not authorized to perform: sts:AssumeRole" in run.result.output
 
 
 def test_the_pipeline_runs_see_only_what_the_post_deploy_step_installs() -> None:
@@ -272,7 +288,9 @@ def test_a_developer_run_reads_the_stacks_and_the_vault_lock_with_own_credential
     run = runs["developer"]
     assert run.result.returncode == 0, run.result.output
     assert run.outcomes() == {SMOKE: "passed", BACKUP: "passed"}
-    assert not local_stage.standin.requests(run.keys.access_key_id, "AssumeRole")
+    calls = local_stage.standin.requests(run.keys.access_key_id)
+    assert all(r["access_key_id"] == run.keys.access_key_id for r in calls)  # assumes nothing
+    assert all(r["session_token"] is None for r in calls)
     [start] = local_stage.standin.requests(run.keys.access_key_id, "StartBackupJob")
     assert start["access_key_id"] == run.keys.access_key_id
     assert start["params"]["Lifecycle"] == {"DeleteAfterDays": 7}
@@ -351,13 +369,13 @@ def test_a_throttled_start_is_retried_with_its_token_and_passes(
 ) -> None:
     run = runs["throttled"]
     assert run.outcomes() == {BACKUP: "passed"}, run.result.output
-    starts = local_stage.standin.requests(run.keys.access_key_id, "StartBackupJob")
+    starts = local_stage.standin.requests(run.principal, "StartBackupJob")
     assert [r["status"] for r in starts] == [400, 400, 200]
     tokens = {r["params"]["IdempotencyToken"] for r in starts}
     assert len(tokens) == 1
     jobs = {
         r["params"]["path"]
-        for r in local_stage.standin.requests(run.keys.access_key_id, "DescribeBackupJob")
+        for r in local_stage.standin.requests(run.principal, "DescribeBackupJob")
     }
     assert len(jobs) == 1
 
@@ -394,8 +412,8 @@ def test_the_backup_job_waits_for_the_tables_plan_job_and_tells_them_apart(
         re.MULTILINE,
     )
     assert len(waits) == 2, run.result.output
-    records = local_stage.standin.requests(run.keys.access_key_id)
-    operations = [r["operation"] for r in records if r["operation"] != "AssumeRole"]
+    records = local_stage.standin.requests(run.principal)
+    operations = [r["operation"] for r in records]
     first_start = operations.index("StartBackupJob")
     # Three looks (busy, busy, free) of four queries each, all before the start.
     assert operations[:first_start] == ["ListBackupJobs"] * 12

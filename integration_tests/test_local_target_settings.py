@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import pytest
+from botocore.stub import Stubber
 
 from integration_tests.local.harness import (
     BACKUP_ROLE_ARN,
@@ -22,7 +24,13 @@ from integration_tests.local.harness import (
     LocalStage,
 )
 from integration_tests.local.moto import create_stacks
-from integration_tests.target import Target, TargetError, target_from_env, target_from_stacks
+from integration_tests.target import (
+    Target,
+    TargetError,
+    build_session,
+    target_from_env,
+    target_from_stacks,
+)
 
 CONTRACT = {
     "DR_STAGE": "Dev",
@@ -130,3 +138,45 @@ def test_a_stage_without_the_output_needs_backup_test() -> None:
 def test_a_stage_name_refuses_a_bound_that_is_not_finite_and_positive(seconds: float) -> None:
     with pytest.raises(TargetError, match=r"^--backup-timeout-seconds must be a finite number"):
         by_name(STAGE, None, timeout_seconds=seconds)
+
+
+def test_the_post_deploy_role_is_assumed_for_an_hour_and_its_credentials_sign_every_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What moto's STS does not record: the session's duration (the most role chaining
+    allows) and name, asked of AssumeRole; the issued credentials are the session's."""
+    role = "arn:aws:iam::123456789012:role/dr-release-dev-post-deploy-test"
+    sts = boto3.client(
+        "sts", region_name=REGION, aws_access_key_id="runner", aws_secret_access_key="runner"
+    )
+    stubber = Stubber(sts)
+    issued = {
+        "AccessKeyId": "ASIAISSUEDISSUED0001",
+        "SecretAccessKey": "issued-secret",
+        "SessionToken": "issued-token",
+        "Expiration": "2026-11-30T09:00:00Z",
+    }
+    stubber.add_response(
+        "assume_role",
+        {"Credentials": issued},
+        {"RoleArn": role, "RoleSessionName": "dr-post-deploy-Dev", "DurationSeconds": 3600},
+    )
+    real_session = boto3.Session
+
+    def session(**options: Any) -> Any:
+        if "aws_access_key_id" in options:  # the assumed role's
+            return real_session(**options)
+        base = real_session(**options)
+        monkeypatch.setattr(base, "client", lambda service, **_: sts)
+        return base
+
+    monkeypatch.setattr("integration_tests.target.boto3.Session", session)
+    with stubber:
+        found = build_session(target_from_env({**CONTRACT, "POST_DEPLOY_ROLE_ARN": role}))
+    stubber.assert_no_pending_responses()
+    credentials = found.get_credentials()
+    assert (credentials.access_key, credentials.secret_key, credentials.token) == (
+        "ASIAISSUEDISSUED0001",
+        "issued-secret",
+        "issued-token",
+    )

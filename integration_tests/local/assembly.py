@@ -1,8 +1,8 @@
 """What the synthesized cloud assembly (`make synth` -> cdk.out) says about the stage: the
 health-check function (its asset, handler, environment, timeout, memory), the database roles
-bootstrap (its function, and the properties its custom resource sends it) and the table's key
-schema. Local mode runs exactly those assets, with exactly those variable and property
-names."""
+bootstrap (its function, and the properties its custom resource sends it), the restore
+validator's function when the stage has one, and the table's key schema. Local mode runs
+exactly those assets, with exactly those variable and property names."""
 
 from __future__ import annotations
 
@@ -138,3 +138,46 @@ def _check_fresh(asset_dir: Path, source_dir: Path) -> None:
             f"{asset_dir} is stale ({', '.join(stale)} differ from "
             f"{source_dir.relative_to(ROOT)}): run `make synth` first"
         )
+
+
+# What marks the restore validator's asset (stages/components/bundling.py's RESTORE_VALIDATOR).
+VALIDATOR_SOURCE = ROOT / "lambda" / "restore_validator"
+VALIDATOR_MARKER = Path("dr_restore") / "entry.py"
+VALIDATOR_HANDLER = "handler.handler"
+
+
+def read_validator(cdk_out: Path = DEFAULT_CDK_OUT, stage: str = "Dev") -> FunctionSpec | None:
+    """The restore validator's function in the stage's Service template (the one whose asset
+    holds dr_restore/entry.py and whose handler is handler.handler), or None while the stage
+    has none."""
+    service, service_path = _stack(cdk_out / f"assembly-{stage}", f"{stage}-Service")
+    for resource in service["Resources"].values():
+        if resource.get("Type") != "AWS::Lambda::Function":
+            continue
+        asset = resource.get("Metadata", {}).get("aws:asset:path")
+        if asset is None:
+            continue
+        asset_dir = (service_path.parent / asset).resolve()
+        # The validator, not the database reader that may share its asset.
+        handler = resource["Properties"].get("Handler")
+        if not (asset_dir / VALIDATOR_MARKER).is_file() or handler != VALIDATOR_HANDLER:
+            continue
+        # Fresh against its entry point's sources; restore_stage.py compares every file.
+        return _function_spec(resource, service_path, VALIDATOR_SOURCE)
+    return None
+
+
+def same_files(synthesized: Path, assembled: Path) -> list[str]:
+    """The files that differ between two bundles (missing from either, or other bytes)."""
+
+    def files(root: Path) -> dict[str, Path]:
+        return {str(p.relative_to(root)): p for p in root.rglob("*") if p.is_file()}
+
+    left, right = files(synthesized), files(assembled)
+    return sorted(
+        name
+        for name in left.keys() | right.keys()
+        if name not in left
+        or name not in right
+        or not filecmp.cmp(left[name], right[name], shallow=False)
+    )

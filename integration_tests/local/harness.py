@@ -2,10 +2,13 @@
 
 - PostgreSQL 15 with TLS (postgres.py) for the proxy's writer and reader endpoints (and the
   cluster's writer, which the database roles bootstrap signs in to);
-- moto's server (moto.py) for DynamoDB, S3, KMS, IAM, Secrets Manager and CloudFormation;
-- the stand-in (integration_tests.standin) for AWS Backup, STS and Lambda, which runs the
-  synthesized health-check and bootstrap assets with the environment variable names their
-  templates give.
+- moto's server (moto.py) for DynamoDB, S3, KMS, IAM, STS, Secrets Manager, SQS, EventBridge
+  and CloudFormation;
+- the stand-in (integration_tests.standin) for AWS Backup, Lambda and the RDS of restored
+  clusters, which runs the synthesized health-check and bootstrap assets with the
+  environment variable names their templates give; its backup jobs copy the stores' data
+  through the data plane (restore_data.py) so that restores return it, and its restore job
+  events go to moto's EventBridge.
 
 Before anything else runs, the stage does what the Data stack's custom resource does on
 Create: the synthesized bootstrap, invoked through the stand-in with the properties its
@@ -44,9 +47,19 @@ from integration_tests.local.assembly import (
     FunctionSpec,
     read_stage,
 )
-from integration_tests.local.moto import MotoStage, create_stacks, create_stage, enforce_iam
+from integration_tests.local.moto import (
+    ADMIN_USER,
+    MotoStage,
+    assumable_role,
+    create_stacks,
+    create_stage,
+    enforce_iam,
+    iam_user,
+    issued_credentials,
+)
 from integration_tests.local.moto import moto_server as start_moto
 from integration_tests.local.postgres import PostgresServer, postgres_server
+from integration_tests.local.restore_data import LocalDataPlane
 from integration_tests.local.tls import TlsFiles, make_tls_files
 from integration_tests.standin import FunctionConfig, Keys, Standin, StandinClient
 
@@ -64,9 +77,20 @@ POST_DEPLOY_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/dr-release-{STAGE}-post-dep
 # Like prod's example vault lock, so the suite's retention must satisfy a lock locally too.
 VAULT_MIN_RETENTION_DAYS, VAULT_MAX_RETENTION_DAYS = 7, 35
 BUCKET_NAME = "dr-local-bucket"
+# The stage's Aurora cluster as AWS Backup names it: backing it up copies the local database.
+CLUSTER_ARN = f"arn:aws:rds:{REGION}:{ACCOUNT}:cluster:dr-local-cluster"
 _WORKDIR_PREFIX = "dr-local-"
 # The backup poll's intervals in local mode (AWS: 5 s growing to 30 s).
 LOCAL_POLL = {"BACKUP_POLL_INITIAL_SECONDS": "0.05", "BACKUP_POLL_MAX_SECONDS": "0.2"}
+
+
+@dataclass(frozen=True)
+class Runner:
+    """A pipeline's runner for one suite run: its own key, and the post-deploy role that
+    trusts only it. The stand-in scopes what the run's assumed role calls to `role_arn`."""
+
+    keys: Keys
+    role_arn: str
 
 
 @dataclass(frozen=True)
@@ -95,16 +119,16 @@ class LocalStage:
     bootstrap: FunctionConfig  # the database roles bootstrap
     bootstrap_properties: dict[str, str]  # what its custom resource sends, with local values
     bootstrap_resource_type: str
+    data_plane: LocalDataPlane
 
     def aws_env(self, keys: Keys) -> dict[str, str]:
-        """Endpoints, Region and credentials for boto3: moto by default, the stand-in for
-        Backup, STS and Lambda. No shared config or credentials file is read."""
+        """Endpoints, Region and credentials for boto3: moto by default (STS included), the
+        stand-in for Backup and Lambda. No shared config or credentials file is read."""
         return {
             "AWS_REGION": REGION,
             "AWS_DEFAULT_REGION": REGION,
             "AWS_ENDPOINT_URL": self.moto.url,
             "AWS_ENDPOINT_URL_BACKUP": self.standin_url,
-            "AWS_ENDPOINT_URL_STS": self.standin_url,
             "AWS_ENDPOINT_URL_LAMBDA": self.standin_url,
             "AWS_ACCESS_KEY_ID": keys.access_key_id,
             "AWS_SECRET_ACCESS_KEY": keys.secret_access_key,
@@ -112,7 +136,9 @@ class LocalStage:
             "AWS_SHARED_CREDENTIALS_FILE": str(self.workdir / "no-aws-credentials"),
         }
 
-    def post_deploy_env(self, keys: Keys, *, assume_role: bool = True) -> dict[str, str]:
+    def post_deploy_env(
+        self, keys: Keys, *, assume_role: bool = True, role_arn: str = POST_DEPLOY_ROLE_ARN
+    ) -> dict[str, str]:
         """What the pipeline's post-deploy step gets (DR_TARGET=env), for this local stage."""
         env = {
             **self.aws_env(keys),
@@ -128,8 +154,25 @@ class LocalStage:
             "BACKUP_TIMEOUT_SECONDS": "30",
         }
         if assume_role:
-            env["POST_DEPLOY_ROLE_ARN"] = POST_DEPLOY_ROLE_ARN
+            env["POST_DEPLOY_ROLE_ARN"] = role_arn
         return env
+
+    def new_runner(self) -> Runner:
+        """A runner of its own (a moto IAM user) and a post-deploy role that trusts only it.
+        Its identity policy allows assuming any post-deploy role, so that only the roles'
+        trust policies keep a runner from another's role (moto's STS enforces both)."""
+        suffix = uuid.uuid4().hex[:8]
+        role_arn = f"{POST_DEPLOY_ROLE_ARN}-{suffix}"
+        user = f"dr-local-runner-{suffix}"
+        allow = {
+            "Effect": "Allow",
+            "Action": "sts:AssumeRole",
+            "Resource": f"{POST_DEPLOY_ROLE_ARN}*",
+        }
+        keys = iam_user(self.moto.client("iam"), user, [allow])
+        assumable_role(self.moto, role_arn, user)
+        self.standin.register_keys(keys)
+        return Runner(keys, role_arn)
 
     def lambda_client(self) -> Any:
         return boto3.client(
@@ -276,11 +319,24 @@ def local_stage(cdk_out: Path = DEFAULT_CDK_OUT) -> Iterator[LocalStage]:
             BUCKET_NAME,
             master_user=MASTER_USER,
         )
-        server = Standin(REGION)
+        server = Standin(REGION, issued_credentials(moto_stage.url))
         stack.callback(server.close)
+        plane = LocalDataPlane(
+            moto=moto_stage,
+            postgres=postgres,
+            tls=tls,
+            workdir=workdir,
+            rds=server.rds,
+            cluster_arn=CLUSTER_ARN,
+            database=database,
+        )
+        stack.callback(plane.close)
+        server.backup.attach_data_plane(plane)
+        server.restores.attach(plane, _event_bus(moto_stage))
         standin = StandinClient(server.url)
         standin.register_keys(moto_stage.admin)  # the "developer's" key signs for both
-        standin.add_role(POST_DEPLOY_ROLE_ARN)
+        # The stage's post-deploy role, trusting the "developer" (the session's own key).
+        assumable_role(moto_stage, POST_DEPLOY_ROLE_ARN, ADMIN_USER)
         standin.add_vault(VAULT_NAME, VAULT_MIN_RETENTION_DAYS, VAULT_MAX_RETENTION_DAYS)
         no_file = str(workdir / "no-aws-config")
         function = FunctionConfig(
@@ -348,6 +404,7 @@ def local_stage(cdk_out: Path = DEFAULT_CDK_OUT) -> Iterator[LocalStage]:
                 },
             ),
             bootstrap_spec.resource_type,
+            plane,
         )
         # What CloudFormation does when it creates the Data stack, before any health check.
         created = stage.run_bootstrap("Create")
@@ -375,6 +432,25 @@ def _bootstrap_function(
         timeout_seconds=spec.timeout_seconds,
         memory_mb=spec.memory_mb,
     )
+
+
+def _event_bus(moto: MotoStage) -> Any:
+    """AWS Backup's events, put on moto's default event bus: its rules (and their targets,
+    such as the validator's step queue) take them from there, as EventBridge's would."""
+    events = moto.client("events")
+
+    def put(detail_type: str, detail: dict[str, Any], resources: list[str]) -> None:
+        entry = {
+            "Source": "aws.backup",
+            "DetailType": detail_type,
+            "Detail": json.dumps(detail),
+            "Resources": resources,
+        }
+        answer = events.put_events(Entries=[entry])
+        if answer.get("FailedEntryCount"):
+            raise RuntimeError(f"moto refused the event: {answer['Entries']}")
+
+    return put
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """moto's server on 127.0.0.1 with the stage's table, bucket and key, the master secret (the
-local PostgreSQL's superuser stands for the RDS master user), and IAM enforced.
+local PostgreSQL's superuser stands for the RDS master user), IAM enforced, and STS.
 
 The function's calls are signed with the access key of a moto IAM user whose policy mirrors
 the template's grants (PutItem/GetItem on the table, Put/GetObject on the canary object,
@@ -12,6 +12,11 @@ here use `*` where the template names the table (and the secret: moto evaluates 
 Manager's actions the same way). The database roles bootstrap signs with a user of its own,
 allowed only to read secrets. Everything after setup, including the harness's own calls, is
 signed with an admin user's key.
+
+moto's STS serves AssumeRole: with IAM enforced it checks the caller's signature, its identity
+policy (sts:AssumeRole on the role) and the role's trust policy, and issues temporary
+credentials. The stand-in, which serves the calls made with them, looks them up in moto's state
+(`issued_credentials`) rather than issuing its own.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import boto3
 
 from integration_tests.local.processes import as_child, free_port, port_open, wait_until
 from integration_tests.standin import Keys
+from integration_tests.standin.auth import ACCOUNT_ID, Credentials
 
 FUNCTION_USER = "health-check-function"
 BOOTSTRAP_USER = "database-roles-bootstrap"
@@ -179,8 +185,8 @@ def create_stage(
         )["ARN"]
     )
     iam = client("iam")
-    admin = _user(iam, ADMIN_USER, [{"Effect": "Allow", "Action": "*", "Resource": "*"}])
-    function = _user(
+    admin = iam_user(iam, ADMIN_USER, [{"Effect": "Allow", "Action": "*", "Resource": "*"}])
+    function = iam_user(
         iam,
         FUNCTION_USER,
         [
@@ -197,7 +203,7 @@ def create_stage(
             {"Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": "*"},
         ],
     )
-    bootstrap = _user(
+    bootstrap = iam_user(
         iam,
         BOOTSTRAP_USER,
         [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}],
@@ -217,7 +223,52 @@ def create_stage(
     )
 
 
-def _user(iam: Any, name: str, statements: list[dict[str, Any]]) -> Keys:
+def user_arn(name: str) -> str:
+    return f"arn:aws:iam::{ACCOUNT_ID}:user/{name}"
+
+
+def assumable_role(stage: MotoStage, role_arn: str, trusted_user: str) -> None:
+    """A role that trusts one IAM user, as the stage's post-deploy role trusts only its
+    pipeline's runner role (sessions of up to an hour, IAM's default)."""
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": user_arn(trusted_user)},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    stage.client("iam").create_role(
+        RoleName=role_arn.rsplit("/", 1)[1],
+        AssumeRolePolicyDocument=json.dumps(trust),
+        MaxSessionDuration=3600,
+    )
+
+
+def issued_credentials(url: str) -> Any:
+    """The stand-in's issuer: moto's STS's temporary credentials, by access key id, from its
+    state (/moto-api/data.json), with the role they were issued for as their principal."""
+
+    def lookup(access_key_id: str) -> Credentials | None:
+        with urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=10) as response:
+            state = json.loads(response.read())
+        for role in state.get("sts", {}).get("AssumedRole", []):
+            if role["access_key_id"] == access_key_id:
+                return Credentials(
+                    access_key_id,
+                    role["secret_access_key"],
+                    role["session_token"],
+                    principal=role["role_arn"],
+                    arn=role["arn"],
+                )
+        return None
+
+    return lookup
+
+
+def iam_user(iam: Any, name: str, statements: list[dict[str, Any]]) -> Keys:
     iam.create_user(UserName=name)
     iam.put_user_policy(
         UserName=name,

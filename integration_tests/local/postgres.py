@@ -101,22 +101,75 @@ class PostgresServer:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
-    def psql(self, sql: str, *, sslmode: str = "verify-full", user: str = "postgres") -> str:
-        """Run SQL as a client over TCP, verifying the server against the local CA."""
-        dsn = (
-            f"host=127.0.0.1 port={self.port} user={user} dbname=postgres "
+    def dsn(
+        self, *, user: str = "postgres", database: str = "postgres", sslmode: str = "verify-full"
+    ) -> str:
+        """A client's connection string over TCP, verifying the server against the local CA."""
+        return (
+            f"host=127.0.0.1 port={self.port} user={user} dbname={database} "
             f"sslmode={sslmode} sslrootcert={self.tls.ca_cert} connect_timeout=5"
         )
-        return run(
-            [str(self.bin_dir / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", dsn, "-c", sql],
-            "psql",
+
+    def psql(
+        self,
+        sql: str,
+        *,
+        sslmode: str = "verify-full",
+        user: str = "postgres",
+        database: str = "postgres",
+    ) -> str:
+        """Run SQL as a client over TCP (unaligned, tuples only: one row a line)."""
+        dsn = self.dsn(user=user, database=database, sslmode=sslmode)
+        return run([*self._psql(), "-A", "-t", dsn, "-c", sql], "psql")
+
+    def _psql(self) -> list[str]:
+        return [str(self.bin_dir / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1"]
+
+    def dump(self, database: str, table: str | None) -> tuple[str, str]:
+        """The roles (without passwords) and one table (definition, rows, owner, grants; ""
+        for None), as SQL: what a restore of this server's data as of now needs."""
+        roles = run(
+            [
+                str(self.bin_dir / "pg_dumpall"),
+                "--roles-only",
+                "--no-role-passwords",
+                "-d",
+                self.dsn(),
+            ],
+            "pg_dumpall",
         )
+        if table is None:
+            return roles, ""
+        table_sql = run(
+            [str(self.bin_dir / "pg_dump"), "--table", table, "-d", self.dsn(database=database)],
+            "pg_dump",
+        )
+        return roles, table_sql
+
+    def load(self, sql: str, *, database: str = "postgres") -> None:
+        """Run a script (a dump, with its COPY data and psql commands) as the superuser,
+        stopping at its first error."""
+        with tempfile.NamedTemporaryFile("w", suffix=".sql") as script:
+            script.write(sql)
+            script.flush()
+            run(
+                [*self._psql(), "-d", self.dsn(database=database), "-f", script.name], "psql (load)"
+            )
 
 
 @contextmanager
 def postgres_server(tls: TlsFiles, database: str, parent: Path) -> Iterator[PostgresServer]:
     """A started server with `database` (owned by `postgres`), in a new directory under
     `parent`; stopped and removed on exit."""
+    with bare_server(tls, parent) as server:
+        server.psql(f'CREATE DATABASE "{database}"')
+        yield server
+
+
+@contextmanager
+def bare_server(tls: TlsFiles, parent: Path) -> Iterator[PostgresServer]:
+    """A started server holding only what initdb makes (a restored cluster is filled from a
+    recovery point's dump); stopped and removed on exit."""
     bin_dir = postgres_bin()
     root = Path(tempfile.mkdtemp(prefix="postgres-", dir=parent))
     try:
@@ -127,7 +180,6 @@ def postgres_server(tls: TlsFiles, database: str, parent: Path) -> Iterator[Post
         _init(server, root)
         server.start()
         try:
-            server.psql(f'CREATE DATABASE "{database}"')
             yield server
         finally:
             server.stop()

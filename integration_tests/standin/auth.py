@@ -1,9 +1,12 @@
 """Credentials the stand-in knows, and SigV4 checks of each request against them.
 
 Every AWS request must be signed (SigV4) by a key the stand-in knows: a base key registered
-through the control API, or temporary credentials its STS issued (which must come with their
-session token). The signature is recomputed with botocore's own signer, so a request that
-claims an access key it cannot sign for is refused, as AWS would.
+through the control API, or temporary credentials moto's STS issued (which must come with
+their session token), looked up through the issuer the stand-in was given. The signature is
+recomputed with botocore's own signer, so a request that claims an access key it cannot sign
+for is refused, as AWS would. A base key is its own principal; temporary credentials count as
+the role they were issued for, so scripts and faults meant for a role's session are scoped to
+that role.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import hmac
 import secrets
 import string
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from botocore.auth import SigV4Auth
@@ -27,7 +30,7 @@ class Credentials:
     access_key_id: str
     secret_access_key: str
     session_token: str | None = None
-    # The base key at the root of an AssumeRole chain: scripts and faults are scoped to it.
+    # Whom scripts and faults are scoped to: the base key itself, or the assumed role's ARN.
     principal: str = ""
     arn: str = ""
 
@@ -53,10 +56,15 @@ def _random(alphabet: str, length: int) -> str:
     return "".join(secrets.choice(alphabet) for _ in range(length))
 
 
+# Temporary credentials by access key id (None: not issued), from the STS that issued them.
+Issuer = Callable[[str], "Credentials | None"]
+
+
 class CredentialStore:
-    def __init__(self) -> None:
+    def __init__(self, issuer: Issuer | None = None) -> None:
         self._lock = threading.Lock()
         self._by_key: dict[str, Credentials] = {}
+        self._issuer = issuer
 
     def register(self, access_key_id: str, secret_access_key: str) -> Credentials:
         """A base (long-term) key, e.g. a developer's or the pipeline runner's."""
@@ -74,20 +82,6 @@ class CredentialStore:
         upper = string.ascii_uppercase + string.digits
         return self.register("AKIA" + _random(upper, 16), _random(string.ascii_letters, 40))
 
-    def issue(self, parent: Credentials, arn: str) -> Credentials:
-        """Temporary credentials (ASIA...) for an assumed role, chained to `parent`."""
-        upper = string.ascii_uppercase + string.digits
-        credentials = Credentials(
-            access_key_id="ASIA" + _random(upper, 16),
-            secret_access_key=_random(string.ascii_letters, 40),
-            session_token=_random(string.ascii_letters + string.digits, 64),
-            principal=parent.principal,
-            arn=arn,
-        )
-        with self._lock:
-            self._by_key[credentials.access_key_id] = credentials
-        return credentials
-
     def authenticate(
         self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes
     ) -> Caller:
@@ -98,6 +92,11 @@ class CredentialStore:
         access_key_id, _date, region, service = fields["Credential"].split("/")[:4]
         with self._lock:
             credentials = self._by_key.get(access_key_id)
+        if credentials is None and self._issuer is not None and access_key_id.startswith("ASIA"):
+            credentials = self._issuer(access_key_id)
+            if credentials is not None:
+                with self._lock:
+                    self._by_key[access_key_id] = credentials
         if credentials is None:
             raise AuthError("unknown_key", "The security token included in the request is invalid")
         token = lower.get("x-amz-security-token")

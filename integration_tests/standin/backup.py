@@ -11,6 +11,11 @@ after CREATED when the script asks (`pending`), and ABORTING on the poll before 
 vault lock fails a job whose DeleteAfterDays is outside the lock's [min, max] retention: the
 job is accepted, then FAILED with a StatusMessage (in the stand-in's own words).
 
+A completed job's recovery point holds the resource's data as of the job's start, when a data
+plane is attached (restore.py's DataPlane: the local stage's, which copies the table through
+moto's CreateBackup, the bucket's canary object, the database's dr_canary with its roles):
+restore.py restores from it.
+
 One backup job per resource at a time (AWS Backup's quota): a started job whose resource
 already has an active job (one created before it, e.g. a plan's hourly job added through the
 control API) stays CREATED while that one is active, and ends EXPIRED, with the StatusMessage
@@ -30,7 +35,7 @@ import uuid
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from integration_tests.standin.auth import ACCOUNT_ID, Caller
 from integration_tests.standin.protocol import AwsError, Request, Response, json_response
@@ -51,6 +56,9 @@ _DEFAULT_MESSAGES = {
 }
 _STUCK_PERCENT = "37.0"
 _RESOURCE_TYPES = {"dynamodb": "DynamoDB", "rds": "Aurora", "s3": "S3"}
+if TYPE_CHECKING:
+    from integration_tests.standin.restore import DataPlane
+
 _JOB_PATH = re.compile(r"^/backup-jobs/([^/]+)$")
 _JOBS_PATH = ("/backup-jobs/", "/backup-jobs")  # ListBackupJobs (the model says the first)
 _VAULT_PATH = re.compile(r"^/backup-vaults/([^/]+)$")
@@ -111,6 +119,18 @@ class Vault:
 
 
 @dataclass(frozen=True)
+class RecoveryPoint:
+    """A completed backup job's recovery point, and the data it holds."""
+
+    arn: str
+    resource_arn: str
+    resource_type: str
+    vault: Vault
+    created: float
+    data: object
+
+
+@dataclass(frozen=True)
 class PlanRun:
     """What makes a job a plan's: its CreatedBy, and how long it stays active."""
 
@@ -134,6 +154,7 @@ class Job:
     listed: int = 0
     blocked_polls: int = 0
     ended: tuple[str, str] | None = None  # (state, StatusMessage) set by the one-job rule
+    data: object = None  # what the data plane captured at the start, for restores
 
     @property
     def state(self) -> str:
@@ -240,6 +261,27 @@ class BackupService:
         self._jobs: dict[str, Job] = {}
         self._by_token: dict[tuple[str, str], Job] = {}
         self._scripts: deque[tuple[str | None, JobScript]] = deque()
+        self._plane: DataPlane | None = None
+
+    def attach_data_plane(self, plane: DataPlane | None) -> None:
+        with self._lock:
+            self._plane = plane
+
+    def recovery_point(self, arn: str) -> RecoveryPoint | None:
+        """The recovery point of a COMPLETED job, else None."""
+        with self._lock:
+            for job in self._jobs.values():
+                if job.recovery_point_arn == arn and job.state == "COMPLETED":
+                    resource_arn = job.request["ResourceArn"]
+                    return RecoveryPoint(
+                        arn,
+                        resource_arn,
+                        _resource_type(resource_arn),
+                        job.vault,
+                        job.created,
+                        job.data,
+                    )
+        return None
 
     def add_vault(
         self, name: str, min_retention_days: int | None, max_retention_days: int | None
@@ -318,8 +360,15 @@ class BackupService:
             # A retry of a call that succeeded (e.g. its answer was lost): same job, no action.
             return self._started(self._by_token[(principal, token)])
         script = self._next_script(principal)
-        if violation := vault.lock_violation(delete_after):
+        violation = vault.lock_violation(delete_after)
+        if violation:
             script = JobScript("FAILED", polls=1, message=violation)
+        data = None
+        if self._plane is not None and not violation:
+            try:  # the data as of the job's start, as a snapshot takes it
+                data = self._plane.capture(body["ResourceArn"], _resource_type(body["ResourceArn"]))
+            except Exception as error:  # the job fails, as AWS Backup's would, saying why
+                script = JobScript("FAILED", polls=1, message=f"stand-in: no copy taken: {error}")
         job_id = str(uuid.uuid4()).upper()
         job = Job(
             id=job_id,
@@ -331,6 +380,7 @@ class BackupService:
             recovery_point_arn=(
                 f"arn:aws:backup:{self._region}:{ACCOUNT_ID}:recovery-point:{uuid.uuid4()}"
             ),
+            data=data,
         )
         self._jobs[job_id] = job
         if token:

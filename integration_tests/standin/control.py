@@ -2,7 +2,6 @@
 
     POST /_standin/reset                       forget faults, job scripts and request records
     POST /_standin/credentials                 {} -> a new base key; or register a given one
-    POST /_standin/roles                       {"arn", "max_session_seconds"?}: assumable role
     POST /_standin/backup/vaults               {"name", "min_retention_days"?,
                                                 "max_retention_days"?}
     POST /_standin/backup/next-job             {"outcome", "polls"?, "message"?, "pending"?,
@@ -10,6 +9,15 @@
     POST /_standin/backup/plan-jobs            {"resource_arn", "vault_name", "iam_role_arn",
                                                 "plan_id", "state"?, "listings"?, "principal"}
                                                 -> {"job_id"}: a plan's job, already active
+    POST /_standin/backup/restore-tests        {"recovery_point_arn", "plan_arn", "iam_role_arn",
+                                                "principal", "outcome"?, "message"?,
+                                                "metadata"?} -> {"restore_job_id"}: a restore
+                                                testing plan's run of one recovery point
+    POST /_standin/rds/next-cluster            {"available_after"?, "instance_available_after"?,
+                                                "instance_deleted_after"?}: the next restored
+                                                cluster's script (null: never)
+    GET  /_standin/rds/instances               the validation instances that exist
+    POST /_standin/rds/instances               {} : all of them gone (a test's clean-up)
     POST /_standin/faults                      {"operation", "code", "message", "status"?,
                                                 "count"?, "principal"?, "crash"?, "body"?,
                                                 "content_type"?, "drip_seconds"?}
@@ -18,8 +26,9 @@
     GET  /_standin/lambda/functions/NAME       its timings (cold imports, invocations)
     POST /_standin/lambda/functions/NAME/stop  end its worker: the next Invoke is a cold start
 
-`principal` scopes a script or fault to one base access key (and the roles it assumed), so
-scenarios running at the same time do not take each other's.
+`principal` scopes a script or fault to one caller: a base access key, or the ARN of a role
+whose temporary credentials (moto's STS issued them) sign the calls; scenarios running at the
+same time do not take each other's.
 """
 
 from __future__ import annotations
@@ -35,6 +44,7 @@ from urllib.error import HTTPError
 from integration_tests.standin.backup import JobScript, PlanRun
 from integration_tests.standin.lambda_service import FunctionConfig, stats_json
 from integration_tests.standin.protocol import AwsError, Request, Response, json_response
+from integration_tests.standin.rds import ClusterScript
 
 if TYPE_CHECKING:
     from integration_tests.standin.server import Standin
@@ -89,9 +99,6 @@ def _route(standin: Standin, request: Request) -> Any:  # noqa: PLR0911, PLR0912
             "access_key_id": created.access_key_id,
             "secret_access_key": created.secret_access_key,
         }
-    if path == CONTROL_PREFIX + "roles":
-        standin.sts.add_role(body["arn"], int(body.get("max_session_seconds", 3600)))
-        return {}
     if path == CONTROL_PREFIX + "backup/vaults":
         vault = standin.backup.add_vault(
             body["name"], body.get("min_retention_days"), body.get("max_retention_days")
@@ -117,6 +124,25 @@ def _route(standin: Standin, request: Request) -> Any:  # noqa: PLR0911, PLR0912
             principal=body["principal"],
         )
         return {"job_id": job_id}
+    if path == CONTROL_PREFIX + "backup/restore-tests":
+        job_id = standin.restores.start_test(
+            recovery_point_arn=body["recovery_point_arn"],
+            plan_arn=body["plan_arn"],
+            iam_role_arn=body["iam_role_arn"],
+            principal=body["principal"],
+            outcome=body.get("outcome", "COMPLETED"),
+            message=body.get("message", ""),
+            metadata=body.get("metadata"),
+        )
+        return {"restore_job_id": job_id}
+    if path == CONTROL_PREFIX + "rds/next-cluster":
+        standin.rds.script_next_cluster(ClusterScript(**body))
+        return {}
+    if path == CONTROL_PREFIX + "rds/instances":
+        if request.method == "POST":
+            standin.rds.release()
+            return {}
+        return standin.rds.instances()
     if path == CONTROL_PREFIX + "faults":
         standin.add_fault(Fault(**body))
         return {}
@@ -180,9 +206,6 @@ class StandinClient:
             "credentials",
             {"access_key_id": keys.access_key_id, "secret_access_key": keys.secret_access_key},
         )
-
-    def add_role(self, arn: str, max_session_seconds: int = 3600) -> None:
-        self._call("POST", "roles", {"arn": arn, "max_session_seconds": max_session_seconds})
 
     def add_vault(
         self,
@@ -301,6 +324,51 @@ class StandinClient:
             "principal": principal,
         }
         return str(self._call("POST", "backup/plan-jobs", body)["job_id"])
+
+    def start_restore_test(
+        self,
+        recovery_point_arn: str,
+        plan_arn: str,
+        iam_role_arn: str,
+        *,
+        principal: str,
+        outcome: str = "COMPLETED",
+        message: str = "",
+        metadata: dict[str, str] | None = None,
+    ) -> str:
+        """A restore testing plan's run of the recovery point, as AWS Backup would start it;
+        the restore job's id."""
+        body = {
+            "recovery_point_arn": recovery_point_arn,
+            "plan_arn": plan_arn,
+            "iam_role_arn": iam_role_arn,
+            "principal": principal,
+            "outcome": outcome,
+            "message": message,
+            "metadata": metadata,
+        }
+        return str(self._call("POST", "backup/restore-tests", body)["restore_job_id"])
+
+    def script_next_cluster(
+        self,
+        *,
+        available_after: int = 0,
+        instance_available_after: int | None = 2,
+        instance_deleted_after: int | None = 1,
+    ) -> None:
+        """The next restored cluster's statuses, counted in describes (None: never)."""
+        body = {
+            "available_after": available_after,
+            "instance_available_after": instance_available_after,
+            "instance_deleted_after": instance_deleted_after,
+        }
+        self._call("POST", "rds/next-cluster", body)
+
+    def rds_instances(self) -> list[str]:
+        return [str(name) for name in self._call("GET", "rds/instances")]
+
+    def release_rds_instances(self) -> None:
+        self._call("POST", "rds/instances", {})
 
     def inject_crash(self, operation: str, *, count: int = 1, principal: str | None = None) -> None:
         """The next `count` calls of `operation` raise inside the stand-in, as its bug would."""

@@ -1,8 +1,10 @@
 """Requests, responses and AWS errors in the two wire protocols the stand-in speaks.
 
 rest-json (AWS Backup, Lambda): the error code in the `x-amzn-ErrorType` header and a JSON
-body with `Message`, which is what botocore's RestJSONParser reads. query (STS): an XML
-`ErrorResponse` with `Code` and `Message`.
+body with `Message`, which is what botocore's RestJSONParser reads. query (RDS): answers are
+XML `<OperationResponse><OperationResult>...` written from botocore's own output shape (so
+list members and nesting are the model's), errors an XML `ErrorResponse` with `Code` and
+`Message`.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 from xml.sax.saxutils import escape
@@ -92,10 +96,10 @@ def rest_json_error(error: AwsError, request_id: str) -> Response:
     )
 
 
-def query_error(error: AwsError, request_id: str) -> Response:
+def query_error(error: AwsError, request_id: str, namespace: str) -> Response:
     kind = "Receiver" if error.status >= 500 else "Sender"
     body = (
-        '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+        f'<ErrorResponse xmlns="{namespace}">'
         f"<Error><Type>{kind}</Type><Code>{escape(error.code)}</Code>"
         f"<Message>{escape(error.message)}</Message></Error>"
         f"<RequestId>{request_id}</RequestId></ErrorResponse>"
@@ -103,3 +107,61 @@ def query_error(error: AwsError, request_id: str) -> Response:
     return Response(
         error.status, body.encode(), {"Content-Type": "text/xml", "x-amzn-RequestId": request_id}
     )
+
+
+@cache
+def _service_model(service: str) -> Any:
+    import botocore.session  # noqa: PLC0415 (the models load once, when first answered)
+
+    return botocore.session.get_session().get_service_model(service)
+
+
+def query_namespace(service: str) -> str:
+    return str(_service_model(service).metadata["xmlNamespace"])
+
+
+def query_response(
+    service: str, operation: str, result: dict[str, Any], request_id: str
+) -> Response:
+    """`result` (the output shape's members) as the query protocol's XML answer."""
+    model = _service_model(service).operation_model(operation)
+    shape = model.output_shape
+    members = "".join(_members(shape, result)) if shape is not None else ""
+    wrapper = shape.serialization.get("resultWrapper") if shape is not None else None
+    inner = f"<{wrapper}>{members}</{wrapper}>" if wrapper else members
+    body = (
+        f'<{operation}Response xmlns="{query_namespace(service)}">{inner}'
+        f"<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata>"
+        f"</{operation}Response>"
+    )
+    return Response(
+        200, body.encode(), {"Content-Type": "text/xml", "x-amzn-RequestId": request_id}
+    )
+
+
+def _members(shape: Any, value: dict[str, Any]) -> list[str]:
+    unknown = set(value) - set(shape.members)
+    if unknown:  # a stand-in bug: the answer would not be the model's
+        raise KeyError(f"{shape.name} has no member {sorted(unknown)}")
+    return [
+        _element(member, value[name], member.serialization.get("name", name))
+        for name, member in shape.members.items()
+        if value.get(name) is not None
+    ]
+
+
+def _element(shape: Any, value: Any, tag: str) -> str:
+    kind = shape.type_name
+    if kind == "structure":
+        inner = "".join(_members(shape, value))
+    elif kind == "list":
+        member = shape.member
+        name = member.serialization.get("name", "member")
+        inner = "".join(_element(member, item, name) for item in value)
+    elif kind == "boolean":
+        inner = "true" if value else "false"
+    elif kind == "timestamp":
+        inner = datetime.fromtimestamp(float(value), UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    else:
+        inner = escape(str(value))
+    return f"<{tag}>{inner}</{tag}>"

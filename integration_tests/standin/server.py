@@ -10,7 +10,7 @@ from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 
-from integration_tests.standin.auth import AuthError, Caller, CredentialStore
+from integration_tests.standin.auth import AuthError, Caller, CredentialStore, Issuer
 from integration_tests.standin.backup import BackupService
 from integration_tests.standin.control import CONTROL_PREFIX, Fault, handle_control
 from integration_tests.standin.lambda_service import LambdaService
@@ -20,9 +20,11 @@ from integration_tests.standin.protocol import (
     Response,
     new_request_id,
     query_error,
+    query_namespace,
     rest_json_error,
 )
-from integration_tests.standin.sts import StsService
+from integration_tests.standin.rds import RdsService
+from integration_tests.standin.restore import RestoreJobs
 
 _log = logging.getLogger(__name__)
 
@@ -47,9 +49,10 @@ _AUTH_CODES = {
 # common InternalFailure, and the ServiceException Lambda's model has for its own failures.
 _INTERNAL_CODES = {
     "backup": "InternalFailure",
-    "sts": "InternalFailure",
     "lambda": "ServiceException",
+    "rds": "InternalFailure",
 }
+_QUERY = ("rds",)
 
 
 class Service(Protocol):
@@ -57,17 +60,33 @@ class Service(Protocol):
     def handle(self, operation: str, request: Request, caller: Caller) -> Response: ...
 
 
+class _Backup:
+    """AWS Backup's one endpoint: backup jobs and vaults, and restore jobs."""
+
+    def __init__(self, jobs: BackupService, restores: RestoreJobs) -> None:
+        self._parts: tuple[Service, ...] = (jobs, restores)
+
+    def operation(self, request: Request) -> str | None:
+        return next(filter(None, (part.operation(request) for part in self._parts)), None)
+
+    def handle(self, operation: str, request: Request, caller: Caller) -> Response:
+        part = next(p for p in self._parts if p.operation(request) == operation)
+        return part.handle(operation, request, caller)
+
+
 class Standin:
-    def __init__(self, region: str = "us-east-1") -> None:
+    def __init__(self, region: str = "us-east-1", issuer: Issuer | None = None) -> None:
+        """`issuer`: looks up temporary credentials an STS (moto's) issued, by access key."""
         self.region = region
-        self.credentials = CredentialStore()
+        self.credentials = CredentialStore(issuer)
         self.backup = BackupService(region)
-        self.sts = StsService(self.credentials)
+        self.restores = RestoreJobs(region, self.backup)
+        self.rds = RdsService(region)
         self.lambda_ = LambdaService(region)
         self._services: dict[str, Service] = {
-            "backup": self.backup,
-            "sts": self.sts,
+            "backup": _Backup(self.backup, self.restores),
             "lambda": self.lambda_,
+            "rds": self.rds,
         }
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
@@ -95,19 +114,25 @@ class Standin:
             return [r for r in self._records if principal in (None, r["principal"])]
 
     def reset(self) -> None:
-        """Forget faults, job scripts and records (vaults, roles, keys and functions stay)."""
+        """Forget faults, job scripts and records (vaults, keys and functions stay)."""
         with self._lock:
             self._faults.clear()
             self._records.clear()
         self.backup.reset()
+        self.rds.reset()
 
     def dispatch(self, request: Request) -> Response:
         if request.path.startswith(CONTROL_PREFIX):
             return handle_control(self, request)
         name = _service_name(request)
-        render = query_error if name == "sts" else rest_json_error
-        protocol = "query" if name == "sts" else "rest-json"
+        protocol = "query" if name in _QUERY else "rest-json"
         request_id = new_request_id()
+
+        def render(error: AwsError, request_id: str) -> Response:
+            if protocol == "query":
+                return query_error(error, request_id, query_namespace(name))
+            return rest_json_error(error, request_id)
+
         record: dict[str, Any] = {"service": name, "operation": None, "time": time.time()}
         record.update(access_key_id=None, session_token=None, principal=None, arn=None)
         record["signature_verified"] = False
@@ -183,18 +208,18 @@ def _service_name(request: Request) -> str:
     # The signing scope names the service; unsigned requests are told apart by their path.
     credential = (request.header("Authorization") or "").partition("Credential=")[2]
     scope = credential.split(",")[0].split("/")
-    if len(scope) >= 4 and scope[3] in ("backup", "sts", "lambda"):
+    if len(scope) >= 4 and scope[3] in _INTERNAL_CODES:
         return scope[3]
     if request.path.startswith("/2015-03-31/"):
         return "lambda"
-    return "sts" if request.path == "/" else "backup"
+    return "rds" if request.path == "/" else "backup"
 
 
 def _params(service: str, request: Request) -> dict[str, Any]:
-    if service == "sts":
+    if service in _QUERY:
         return {k: v for k, v in request.form().items() if k not in ("Action", "Version")}
     if service == "backup" and request.method == "PUT":
-        return request.json()
+        return {"path": request.path, **request.json()}
     return {"path": request.path, **({"query": request.query} if request.query else {})}
 
 
