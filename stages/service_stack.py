@@ -18,6 +18,7 @@ from stages.components.health_check import HealthCheck
 from stages.components.post_deploy_access import PostDeployAccess
 from stages.components.restore_alarms import RestoreAlarms
 from stages.components.restore_validation import RestoreValidation
+from stages.components.restore_validator import RestoreValidator
 from stages.data_stack import DataStack
 
 
@@ -77,12 +78,23 @@ class ServiceStack(DrStack):
             topic=topic,
             dead_letters=self.dead_letters,
         )
+        self.restore_validator = RestoreValidator(
+            self,
+            "RestoreValidator",
+            config=config,
+            network=data.network,
+            database=data.database,
+            restore_testing=data.restore_testing,
+            restore_validation=self.restore_validation,
+            data_key=data.keys.data,
+            logs_key=data.keys.logs,
+        )
         self.restore_alarms = RestoreAlarms(
             self,
             "RestoreAlarms",
             topic=topic,
             config=config,
-            service_name=f"dr-restore-validator-{config.name}",
+            service_name=self.restore_validator.service_name,
             restore_job_failures=self.restore_validation.job_failures,
         )
         self.alarms = Alarms(

@@ -191,12 +191,15 @@ class RestoreStage:
             "DB_CA_BUNDLE": str(stage.tls.ca_cert),
             "DB_NAME": stage.function.environment["DB_NAME"],
             "DB_PORT": str(stage.postgres.port),
+            # The deployed validator reads through its reader (a function in the VPC); here the
+            # database is reachable, so it reads directly unless a test registers the reader.
+            "DB_READER_FUNCTION": "",
             **LOCAL_WAITS,
         }
         environment: dict[str, str] = {}
         for name, literal in self.spec.environment.items():
             value = local.get(name, literal)
-            if value is None:
+            if value is None:  # computed by the template, and no local value for it
                 raise AssemblyError(f"the template computes {name}; local mode has no value for it")
             environment[name] = value
         no_file = str(stage.workdir / "no-aws-config")

@@ -31,9 +31,15 @@ from stages.components.table import Table
 
 # A test may start up to this late; the selection window must still reach a recovery point.
 START_WINDOW = timedelta(hours=2)
+# The validator's waits (restore_validator.py gives them to it): for a new instance to become
+# available, and for it to be deleted before the verdict.
+INSTANCE_WAIT = timedelta(minutes=30)
+INSTANCE_DELETE_WAIT = timedelta(minutes=20)
 # The validator's longest path (Aurora): wait for the restored cluster and a new instance, read,
 # delete the instance and wait until it is gone; its own bounds, with room for the step delays.
-VALIDATOR_BOUND = timedelta(minutes=30 + 5 + 20 + 10)
+VALIDATOR_BOUND = (
+    INSTANCE_WAIT + timedelta(minutes=5) + INSTANCE_DELETE_WAIT + timedelta(minutes=10)
+)
 # AWS Backup's limits (CloudFormation reference): 1-365 days, 0-168 hours.
 MAX_SELECTION_WINDOW_DAYS = 365
 MAX_VALIDATION_WINDOW_HOURS = 168

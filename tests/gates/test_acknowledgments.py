@@ -33,6 +33,8 @@ BOOTSTRAP = "The bootstrap's execution role needs"
 SYNCHRONOUS = "Invoked synchronously by the provider framework"
 FRAMEWORK = "CDK's provider framework function relays"
 OUTSIDE_VPC = "CDK's provider framework function runs outside the VPC"
+VALIDATOR_MANAGED = "The execution role needs CloudWatch Logs"
+RESTORED = "The restore tests' resources are new on every test"
 CODEBUILD = "CodeBuild writes its logs and test reports"
 ASSETS = "CDK Pipelines' asset publishing role"
 LAMBDA_BASIC = "service-role/AWSLambdaBasicExecutionRole"
@@ -119,6 +121,37 @@ STAGE = {
         f"{NIST}IAMNoInlinePolicy": INLINE_REASON,
         "NIST.800.53.R5-LambdaConcurrency": "No reserved concurrency",
     },
+    "Service/RestoreValidator/Function": {
+        iam4(LAMBDA_BASIC): VALIDATOR_MANAGED,
+        **{
+            iam5(f"Resource::{pattern}"): RESTORED
+            for pattern in (
+                "*",
+                "<RestoreValidatorReader>.Arn:*",
+                "arn:aws:s3:::awsbackup-restore-test-*/health-check/canary.json",
+                "arn:aws:dynamodb:<region>:<account>:table/awsbackup-restore-test-*",
+                "arn:aws:rds:<region>:<account>:cluster:*",
+                "arn:aws:rds:<region>:<account>:db:drv-*",
+                "arn:aws:rds:<region>:<account>:og:*",
+                "arn:aws:rds:<region>:<account>:pg:*",
+                "arn:aws:rds:<region>:<account>:subgrp:*",
+            )
+        },
+        f"{NIST}LambdaInsideVPC": "Outside the VPC by design",
+        f"{NIST}LambdaDLQ": "Invoked by its SQS event source only",
+        f"{NIST}LambdaConcurrency": "Invoked by its SQS event source only",
+        f"{NIST}IAMNoInlinePolicy": INLINE_REASON,
+    },
+    "Service/RestoreValidator/Reader": {
+        iam4(LAMBDA_BASIC): VALIDATOR_MANAGED,
+        iam4("service-role/AWSLambdaVPCAccessExecutionRole"): VALIDATOR_MANAGED,
+        iam5("Resource::arn:aws:rds-db:<region>:<account>:dbuser:*/dr_validator"): (
+            "A restored cluster's resource id is new on every test"
+        ),
+        f"{NIST}LambdaDLQ": "Invoked synchronously by the validator only",
+        f"{NIST}LambdaConcurrency": "Invoked synchronously by the validator only",
+        f"{NIST}IAMNoInlinePolicy": INLINE_REASON,
+    },
     "Service/PostDeployAccess/Role": {
         iam5("Resource::*"): "backup:DescribeBackupJob and backup:ListBackupJobs",
         iam5("Resource::<HealthCheckFunction>.Arn:*"): "backup:DescribeBackupJob",
@@ -185,8 +218,12 @@ def _general(text: str, synthesis: Synthesis) -> str:
     text = re.sub(r"<Pipeline(Dev|Prod)PostDeployTests>|<Pipeline[A-Za-z]+>", "<Project>", text)
     text = re.sub(r"^Pipeline/(Dev|Prod)Tests/", "Pipeline/<Stage>Tests/", text)
     text = re.sub(r"LogRetention[0-9a-f]{32}", "LogRetention", text)
-    text = text.replace(synthesis.config.pipeline.account, "<account>")
-    return text.replace(synthesis.config.pipeline.region, "<region>")
+    config = synthesis.config
+    for account in (config.pipeline.account, *(stage.account for stage in config.stages)):
+        text = text.replace(account, "<account>")
+    for region in (config.pipeline.region, *(stage.region for stage in config.stages)):
+        text = text.replace(region, "<region>")
+    return text
 
 
 def test_every_acknowledged_finding_is_listed_with_its_reason(synthesis: Synthesis) -> None:

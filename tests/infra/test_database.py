@@ -179,15 +179,23 @@ def test_database_admits_only_the_proxy_and_the_roles_bootstrap(
     assert not [r for r in _ingress_rules(dev_data) if "CidrIp" in r or "CidrIpv6" in r]
 
 
-def test_proxy_admits_only_the_health_check_function(dev_service: Template) -> None:
-    rules = _ingress_rules(dev_service)
-    assert len(rules) == 1
-    [rule] = rules
-    assert rule["FromPort"] == rule["ToPort"] == 5432
-    function_sg = next(
-        k for k in resources(dev_service, "AWS::EC2::SecurityGroup") if k.startswith("HealthCheck")
-    )
-    assert rule["SourceSecurityGroupId"] == get_att(function_sg, "GroupId")
+def test_the_service_stack_opens_two_database_paths_only(dev_service: Template) -> None:
+    """The health check to the proxy, and the restore validator's reader to restored clusters
+    (never to the stage's own cluster). Targets are the Data stack's groups, by output."""
+    paths = set()
+    for rule in _ingress_rules(dev_service):
+        assert rule["FromPort"] == rule["ToPort"] == 5432
+        [source, _] = rule["SourceSecurityGroupId"]["Fn::GetAtt"]
+        target = rule["GroupId"]["Fn::GetStackOutput"]["OutputName"]
+        paths.add((source[:-8], target.split("GroupId")[0][:-8]))
+    assert paths == {
+        ("HealthCheckSecurityGroup", "PublishOutputFnGetAttDatabaseProxySecurityGroup"),
+        (
+            "RestoreValidatorReaderSecurityGroup",
+            "PublishOutputFnGetAttRestoreTestingRestoredClusterSecurityGroup",
+        ),
+    }
+    assert len(_ingress_rules(dev_service)) == 2
 
 
 def test_prod_cluster_is_protected_and_kept(prod_data: Template, dev_data: Template) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from aws_cdk.assertions import Template
 
 from tests.support.synthesis import Synthesis
-from tests.support.templates import only, props, resources, walk
+from tests.support.templates import props, resources, walk
 
 CANARY_OBJECT_KEY = "health-check/canary.json"
 
@@ -133,13 +133,21 @@ def test_network_egress_only_to_the_proxy_and_https(dev_service: Template) -> No
             "ToPort": 443,
         }
     ]
-    [egress] = [props(e) for e in resources(dev_service, "AWS::EC2::SecurityGroupEgress").values()]
+    [egress] = [
+        props(e)
+        for k, e in resources(dev_service, "AWS::EC2::SecurityGroupEgress").items()
+        if k.startswith("HealthCheck")
+    ]
     assert (egress["FromPort"], egress["ToPort"]) == (5432, 5432)
     assert "DestinationSecurityGroupId" in egress
 
 
 def test_logs_have_retention(dev_service: Template) -> None:
-    _, group = only(dev_service, "AWS::Logs::LogGroup")
+    [group] = [
+        g
+        for k, g in resources(dev_service, "AWS::Logs::LogGroup").items()
+        if k.startswith("HealthCheck")
+    ]
     assert props(group)["RetentionInDays"] == 30
 
 

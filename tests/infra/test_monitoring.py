@@ -11,7 +11,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from tests.support.synthesis import Synthesis
-from tests.support.templates import get_att, logical_id, only, props, resources
+from tests.support.templates import get_att, logical_id, only, only_under, props, resources
 
 TOPIC = "NotificationsTopicAE679CBD"
 
@@ -79,7 +79,7 @@ def test_every_event_target_and_failed_run_has_a_dead_letter_queue(
     for rule_resource in resources(dev_service, "AWS::Events::Rule").values():
         for target in props(rule_resource)["Targets"]:
             assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": [queue, "Arn"]}
-    _, function = only(dev_service, "AWS::Lambda::Function")
+    _, function = only_under(dev_service, "AWS::Lambda::Function", "HealthCheck")
     assert props(function)["DeadLetterConfig"]["TargetArn"] == {"Fn::GetAtt": [queue, "Arn"]}
     _, invoke_config = only(dev_service, "AWS::Lambda::EventInvokeConfig")
     assert props(invoke_config)["MaximumRetryAttempts"] == 0
@@ -176,7 +176,7 @@ def test_health_alarm_watches_the_handlers_emf_metric_for_this_stage(
     # to INSUFFICIENT_DATA, which notifies like ALARM, and a new alarm starts there, quietly.
     assert alarm["TreatMissingData"] == "missing"
     assert alarm["InsufficientDataActions"] == alarm["AlarmActions"]
-    _, function = only(template, "AWS::Lambda::Function")
+    _, function = only_under(template, "AWS::Lambda::Function", "HealthCheck")
     variables = props(function)["Environment"]["Variables"]
     assert variables["POWERTOOLS_METRICS_NAMESPACE"] == alarm["Namespace"]
     assert variables["POWERTOOLS_SERVICE_NAME"] == alarm["Dimensions"][0]["Value"]
@@ -190,7 +190,7 @@ def test_health_check_runs_every_five_minutes(dev_service: Template) -> None:
     ]
     assert props(rule)["ScheduleExpression"] == "rate(5 minutes)"
     assert props(rule)["State"] == "ENABLED"
-    function_id, _ = only(dev_service, "AWS::Lambda::Function")
+    function_id, _ = only_under(dev_service, "AWS::Lambda::Function", "HealthCheck")
     [target] = props(rule)["Targets"]
     assert target["Arn"] == {"Fn::GetAtt": [function_id, "Arn"]}
     assert target["RetryPolicy"] == {"MaximumRetryAttempts": 0}

@@ -21,6 +21,13 @@ def only(template: Template, resource_type: str) -> tuple[str, dict[str, Any]]:
     return next(iter(found.items()))
 
 
+def only_under(template: Template, resource_type: str, prefix: str) -> tuple[str, dict[str, Any]]:
+    """The single resource of a type whose logical id starts with `prefix` (a construct's)."""
+    found = {k: v for k, v in resources(template, resource_type).items() if k.startswith(prefix)}
+    assert len(found) == 1, f"expected one {resource_type} under {prefix}, found {sorted(found)}"
+    return next(iter(found.items()))
+
+
 def props(resource: dict[str, Any]) -> dict[str, Any]:
     properties: dict[str, Any] = resource.get("Properties", {})
     return properties
