@@ -6,6 +6,9 @@
 - The health-check handler, from the asset `cdk synth` produced, against the local stand-ins
   (PostgreSQL with TLS, moto, the AWS stand-in): cold import (median of fresh workers) and
   warm invocations (p50/p95 inside the worker, and the round trip through Lambda Invoke).
+- The restore validator, from its synthesized asset, the same way: cold import, and one local
+  restore test per store (back up a canary of known age, restore, validate) with the RPO and
+  RTO it measured and the wall time of the whole validation.
 
 The README's tables come from this output.
 """
@@ -17,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,6 +28,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from integration_tests.local.harness import local_stage, measure_handler, summary  # noqa: E402
+from integration_tests.local.restore_stage import RestoreStage  # noqa: E402
+
+STORES = ("aurora", "dynamodb", "s3")
+# The backed-up canary's age: the RPO a validation should measure (plus seconds of test time).
+CANARY_AGE = timedelta(minutes=30)
 
 COMMANDS = {
     "make synth": ["make", "--no-print-directory", "synth"],
@@ -66,6 +75,7 @@ def main() -> int:
     ratio = medians["make unit"] / medians["make synth"]
     print(f"make unit / make synth: {ratio:.2f} (goal <= 2)", flush=True)
     handler_benchmark(args.invocations)
+    validator_benchmark()
     return 0
 
 
@@ -87,6 +97,43 @@ def handler_benchmark(invocations: int) -> None:
         f"{timings['warm_round_trip_p95_ms']:.1f} ms",
         flush=True,
     )
+
+
+def validator_benchmark(cold_starts: int = 9) -> None:
+    with local_stage() as stage:
+        restore = RestoreStage(stage)
+        try:
+            name = restore.function.name
+            client = stage.lambda_client()
+            for _ in range(cold_starts):
+                stage.standin.stop_worker(name)
+                answer = client.invoke(FunctionName=name, Payload=b'{"Records": []}')
+                if answer.get("FunctionError"):
+                    raise RuntimeError(f"validator failed: {answer['Payload'].read()!r}")
+            cold = stage.standin.function_timings(name).cold_import_seconds[-cold_starts:]
+            print(f"\nrestore validator ({restore.source})")
+            median_ms = statistics.median(cold) * 1000
+            print(f"  cold import (median of {cold_starts})    {median_ms:7.1f} ms")
+            print(f"  one local restore test per store, canary backed up {CANARY_AGE} before:")
+            for store in STORES:
+                canary = datetime.now(UTC).replace(microsecond=0) - CANARY_AGE
+                restore.write_canary(store, canary)
+                point = restore.back_up(store)
+                restore.write_canary(store, datetime.now(UTC))  # not in the restored copy
+                started = time.perf_counter()
+                validation = restore.validate(restore.restore_test(point))
+                wall = time.perf_counter() - started
+                status = validation.job.get("ValidationStatus")
+                if status != "SUCCESSFUL":
+                    raise RuntimeError(f"{store}: {status}: {validation.job}")
+                metrics = validation.metrics()
+                print(
+                    f"  {store:<9} {status}  RPO {metrics['RestoreRpoSeconds']:7.0f} s  "
+                    f"RTO {metrics['RestoreRtoSeconds']:5.1f} s  validation {wall:5.1f} s",
+                    flush=True,
+                )
+        finally:
+            restore.close()
 
 
 if __name__ == "__main__":
