@@ -74,6 +74,15 @@ class ArtifactStore(Construct):
             ],
         )
         accept_sse_s3_for_access_logs(self.access_logs)
+        if self.key is None:
+            acknowledge(
+                self.bucket,
+                "Every stage is in the pipeline's account: only this account's roles read the "
+                "artifacts, and SSE-S3 encrypts them at rest. A customer managed key would add "
+                "a monthly charge and no reader to exclude; one is created as soon as a stage "
+                "is in another account.",
+                "NIST.800.53.R5-S3DefaultEncryptionKMS",
+            )
         acknowledge(
             self,
             "Release artifacts are rebuilt from the repository by every release and expire "
