@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aws_cdk import CfnOutput, Environment, Stack, Stage
 from constructs import Construct
 
 from config import PipelineConfig, StageConfig
+from config.model import STORES
 from stages.compliance import register_checks
 from stages.data_stack import DataStack
 from stages.service_stack import ServiceStack
@@ -32,6 +35,18 @@ class StageOutputs:
     post_deploy_role_arn: CfnOutput
     backup_test_role_arn: CfnOutput
     backup_test_on_release: CfnOutput
+    # What `dr` needs to restore with the stage's network, key and settings, and to judge.
+    data_key_arn: CfnOutput
+    cluster_security_group_id: CfnOutput
+    restored_cluster_security_group_id: CfnOutput
+    db_subnet_group_name: CfnOutput
+    db_cluster_parameter_group_name: CfnOutput
+    db_instance_class: CfnOutput
+    backup_retention_days: CfnOutput
+    restore_testing_plan_arn: CfnOutput
+    restore_reader_function_name: CfnOutput
+    restore_targets: CfnOutput
+    removal_posture: CfnOutput
 
 
 class DrStage(Stage):
@@ -118,4 +133,78 @@ class DrStage(Stage):
                 "true" if self.config.backup.test_on_release else "false",
                 "Whether the release proof runs a backup job (config backup.testOnRelease)",
             ),
+            **self._restore_outputs(output),
         )
+
+    def _restore_outputs(
+        self, output: Callable[[Stack, str, str, str], CfnOutput]
+    ) -> dict[str, CfnOutput]:
+        data, service, config = self.data, self.service, self.config
+        database = data.database
+        targets = {
+            store: {
+                "rpoSeconds": int(config.rpo_target(store).total_seconds()),
+                "rtoSeconds": int(config.rto_target(store).total_seconds()),
+            }
+            for store in STORES
+        }
+        return {
+            "data_key_arn": output(data, "DataKeyArn", data.keys.data.key_arn, "Data key"),
+            "cluster_security_group_id": output(
+                data,
+                "ClusterSecurityGroupId",
+                database.security_group.security_group_id,
+                "Aurora cluster's security group (admits the proxy)",
+            ),
+            "restored_cluster_security_group_id": output(
+                data,
+                "RestoredClusterSecurityGroupId",
+                data.restore_testing.restored_cluster_security_group.security_group_id,
+                "Security group of restored clusters (admits the restore reader)",
+            ),
+            "db_subnet_group_name": output(
+                data, "DbSubnetGroupName", database.subnet_group_name, "Aurora DB subnet group"
+            ),
+            "db_cluster_parameter_group_name": output(
+                data,
+                "DbClusterParameterGroupName",
+                database.cluster_parameter_group_name,
+                "Aurora cluster parameter group",
+            ),
+            "db_instance_class": output(
+                data,
+                "DbInstanceClass",
+                f"db.{config.database.instance_class}",
+                "The cluster's instance class (a restored writer gets the same)",
+            ),
+            "backup_retention_days": output(
+                data,
+                "BackupRetentionDays",
+                str(config.backup.retention_days),
+                "How long recovery points are kept",
+            ),
+            "restore_testing_plan_arn": output(
+                data,
+                "RestoreTestingPlanArn",
+                data.restore_testing.plan_arn,
+                "AWS Backup restore testing plan",
+            ),
+            "restore_reader_function_name": output(
+                service,
+                "RestoreReaderFunctionName",
+                service.restore_validator.reader.function_name,
+                "Reads a restored cluster's canary from inside the VPC",
+            ),
+            "removal_posture": output(
+                data,
+                "RemovalPosture",
+                str(config.removal.value),
+                "retain or destroy (config removal); `dr restore` asks for --yes on retain",
+            ),
+            "restore_targets": output(
+                service,
+                "RestoreTargets",
+                json.dumps(targets, sort_keys=True, separators=(",", ":")),
+                "RPO and RTO targets per store, in seconds",
+            ),
+        }

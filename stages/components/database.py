@@ -251,3 +251,21 @@ class Database(Construct):
     @property
     def port(self) -> int:
         return PORT
+
+    @property
+    def subnet_group_name(self) -> str:
+        """The cluster's DB subnet group: a restored cluster lands in the same subnets."""
+        subnets = self.cluster.node.find_child("Subnets")
+        assert isinstance(subnets, rds.SubnetGroup)
+        return subnets.subnet_group_name
+
+    @property
+    def cluster_parameter_group_name(self) -> str:
+        """The cluster's parameter group (TLS required), for a restored cluster too."""
+        cluster = self.cluster.node.default_child
+        assert isinstance(cluster, rds.CfnDBCluster)
+        return str(cluster.db_cluster_parameter_group_name)
+
+    @property
+    def engine(self) -> str:
+        return "aurora-postgresql"

@@ -16,7 +16,6 @@ from datetime import timedelta
 from aws_cdk import Fn, Names
 from aws_cdk import aws_backup as backup
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_rds as rds
 from constructs import Construct
 
 from config import StageConfig
@@ -118,17 +117,13 @@ class RestoreTesting(Construct):
         )
         self.plan_name = self.plan.restore_testing_plan_name
         key = table.key.key_arn
-        cluster = database.cluster.node.default_child
-        assert isinstance(cluster, rds.CfnDBCluster)
-        subnets = database.cluster.node.find_child("Subnets")
-        assert isinstance(subnets, rds.SubnetGroup)
         overrides = {
             "aurora": {
-                "dbSubnetGroupName": subnets.subnet_group_name,
+                "dbSubnetGroupName": database.subnet_group_name,
                 "vpcSecurityGroupIds": Fn.join(
                     "", ['["', self.restored_cluster_security_group.security_group_id, '"]']
                 ),
-                "dbClusterParameterGroupName": str(cluster.db_cluster_parameter_group_name),
+                "dbClusterParameterGroupName": database.cluster_parameter_group_name,
                 "enableIamDatabaseAuthentication": "true",
                 "kmsKeyId": key,
             },
