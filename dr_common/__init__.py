@@ -5,8 +5,10 @@ and an operator's command.
 - `canary`: the canaries the health check writes, as a reader finds them;
 - `restore_job`: the facts of an AWS Backup restore job (DescribeRestoreJob) and which store
   and restored resource it concerns;
-- `stores`: reading the newest canary from a restored table, bucket or database;
+- `stores`: reading the newest canary from a restored table, bucket or database (directly,
+  or through the stage's database reader function);
 - `postgres`: signing in to a restored database (IAM token, TLS verified against a CA file);
+- `aurora`: the instance a restored Aurora cluster needs to be read (create, describe, delete);
 - `objectives`: measured RPO and RTO, and the verdict against each store's targets;
 - `errors`: any failure as one line, for a verdict's reason.
 

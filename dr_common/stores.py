@@ -9,6 +9,7 @@ raised: the caller turns it into the verdict's reason.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -69,3 +70,23 @@ def read_postgres(connection: Any, now: Clock = utc_now) -> Reading:
     if not isinstance(newest, datetime):
         raise canary.CanaryFormatError(f"{canary.POSTGRES_TABLE} holds {newest!r}, not a time")
     return Reading(canary.aware(newest), read_at)
+
+
+def read_postgres_through(lambda_: Any, function: str, host: str, port: int) -> Reading:
+    """A restored database's newest canary through the restore validator's database reader
+    function (lambda/restore_validator, `handler.read_database`, in the stage's VPC): it
+    answers the reading, or the one-line error that kept it from reading."""
+    answer = lambda_.invoke(
+        FunctionName=function, Payload=json.dumps({"host": host, "port": port}).encode()
+    )
+    payload = json.loads(answer["Payload"].read() or b"null")
+    if answer.get("FunctionError") or not isinstance(payload, dict):
+        raise RuntimeError(f"the database reader {function} failed: {payload}")
+    if "error" in payload:
+        raise RuntimeError(str(payload["error"]))
+    written = payload.get("writtenAt")
+    return Reading(
+        None if written is None else datetime.fromisoformat(written),
+        datetime.fromisoformat(payload["readAt"]),
+        str(payload.get("absent") or ""),
+    )

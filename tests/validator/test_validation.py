@@ -10,10 +10,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from dr_restore import aurora, metrics
+from dr_restore import metrics
 from dr_restore.records import BUNDLE_ROOT, process
 from dr_restore.validation import Services, StepNotSentError
 
+from dr_common import aurora
 from tests.validator.fakes import (
     BUCKET_ARN,
     CLUSTER_ARN,

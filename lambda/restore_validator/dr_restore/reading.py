@@ -16,10 +16,8 @@ then needs no route into the VPC, only Lambda's API.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from dr_common import postgres, stores
@@ -76,22 +74,3 @@ def read_postgres_at(
         return stores.read_postgres(connection, now)
     finally:
         postgres.close(connection)
-
-
-def read_through(lambda_: Any, function: str, host: str, port: int) -> Reading:
-    """The database reader function's reading (reader.py): it answers the reading, or the
-    one-line error that kept it from reading."""
-    answer = lambda_.invoke(
-        FunctionName=function, Payload=json.dumps({"host": host, "port": port}).encode()
-    )
-    payload = json.loads(answer["Payload"].read() or b"null")
-    if answer.get("FunctionError") or not isinstance(payload, dict):
-        raise RuntimeError(f"the database reader {function} failed: {payload}")
-    if "error" in payload:
-        raise RuntimeError(str(payload["error"]))
-    written = payload.get("writtenAt")
-    return Reading(
-        None if written is None else datetime.fromisoformat(written),
-        datetime.fromisoformat(payload["readAt"]),
-        str(payload.get("absent") or ""),
-    )

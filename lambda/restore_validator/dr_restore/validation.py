@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from dr_common import postgres
+from dr_common import aurora, postgres, stores
 from dr_common.errors import one_line
 from dr_common.objectives import FAILED, Measurement, Reading, Verdict, judge
 from dr_common.restore_job import FAILED_STATUSES, RestoreJob
-from dr_restore import aurora, clients, metrics, reading
+from dr_restore import clients, metrics, reading
 from dr_restore.log import logger
 from dr_restore.messages import JobEvent, Step
 from dr_restore.report import describe, report_once
@@ -245,7 +245,7 @@ class Validator:
             port = instance.port or self.settings.db_port
             reader = self.settings.db_reader_function
             if reader:
-                found = reading.read_through(
+                found = stores.read_postgres_through(
                     self.services.client("lambda"), reader, instance.host, port
                 )
             else:
