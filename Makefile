@@ -34,10 +34,12 @@ deps: $(VENV)/.installed node_modules/.installed $(LAMBDA_DEPS)/.installed $(RDS
 
 # constraints.txt pins every transitive dependency too, so a release's gate cannot change
 # without a commit.
-$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 	$(UV) pip install --quiet --python $(VPY) -r requirements-dev.txt -c constraints.txt
+	# The `dr` command (pyproject.toml's console script), editable: it runs this checkout.
+	$(UV) pip install --quiet --python $(VPY) --no-deps -e .
 	touch $@
 
 # Re-resolve requirements*.txt from scratch and pin the result in constraints.txt.

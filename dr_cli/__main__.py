@@ -1,0 +1,5 @@
+import sys
+
+from dr_cli.main import main
+
+sys.exit(main())
