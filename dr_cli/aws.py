@@ -5,6 +5,7 @@ settings) point it elsewhere, e.g. at a local stage."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,3 +55,19 @@ class Aws:
             )
             self._clients[service] = self.session().client(service, config=config)
         return self._clients[service]
+
+
+# A listing is bounded too: more pages than this is not an answer the API describes.
+MAX_PAGES = 100
+
+
+def items(call: Callable[..., Any], key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    """Every item of a paged list (NextToken), e.g. items(backup.list_restore_jobs,
+    "RestoreJobs", ByRestoreTestingPlanArn=...)."""
+    for _ in range(MAX_PAGES):
+        page = call(**kwargs)
+        yield from page.get(key) or []
+        if not page.get("NextToken"):
+            return
+        kwargs["NextToken"] = page["NextToken"]
+    raise CliError(f"{getattr(call, '__name__', 'a listing')} returned more than {MAX_PAGES} pages")

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from dr_cli.aws import Aws
+from dr_cli.aws import Aws, items
 from dr_cli.cleanup import Cleanup
 from dr_cli.errors import CliError
 from dr_cli.progress import Progress
@@ -303,14 +303,10 @@ def instance_name(cluster_id: str) -> str:
 def recovery_points(aws: Aws, resource_arn: str) -> list[dict[str, Any]]:
     """The resource's restorable recovery points, newest first."""
     backup = aws.client("backup")
-    found: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"ResourceArn": resource_arn}
-    while True:
-        page = backup.list_recovery_points_by_resource(**kwargs)
-        found.extend(p for p in page.get("RecoveryPoints") or [] if p.get("Status") in RESTORABLE)
-        if not page.get("NextToken"):
-            break
-        kwargs["NextToken"] = page["NextToken"]
+    listed = items(
+        backup.list_recovery_points_by_resource, "RecoveryPoints", ResourceArn=resource_arn
+    )
+    found = [p for p in listed if p.get("Status") in RESTORABLE]
     return sorted(found, key=lambda p: p["CreationDate"], reverse=True)
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from dr_cli.aws import Aws
+from dr_cli.aws import Aws, items
 from dr_cli.errors import describe
 from dr_cli.stage import STORES, Stage
 from dr_common.restore_job import STORE_OF_RESOURCE_TYPE
@@ -115,14 +115,11 @@ def _recovery_points(aws: Aws, stage: Stage, now: datetime) -> list[Line]:
     backup = aws.client("backup")
     lines = []
     for store in STORES:
-        points: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"ResourceArn": stage.resource_arn(store)}
-        while True:
-            page = backup.list_recovery_points_by_resource(**kwargs)
-            points.extend(page.get("RecoveryPoints") or [])
-            if not page.get("NextToken"):
-                break
-            kwargs["NextToken"] = page["NextToken"]
+        points = items(
+            backup.list_recovery_points_by_resource,
+            "RecoveryPoints",
+            ResourceArn=stage.resource_arn(store),
+        )
         usable = [p for p in points if p.get("Status") in RESTORABLE]
         if not usable:
             lines.append(Line("recovery point", store, PROBLEM, "no restorable recovery point"))
@@ -180,14 +177,13 @@ def _restorable(aws: Aws, stage: Stage, now: datetime) -> list[Line]:
 def _restore_tests(aws: Aws, stage: Stage, now: datetime) -> list[Line]:
     """The newest restore test job per store, with the validator's verdict."""
     backup = aws.client("backup")
-    jobs: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"ByRestoreTestingPlanArn": stage.output("RestoreTestingPlanArn")}
-    while True:
-        page = backup.list_restore_jobs(**kwargs)
-        jobs.extend(page.get("RestoreJobs") or [])
-        if not page.get("NextToken"):
-            break
-        kwargs["NextToken"] = page["NextToken"]
+    jobs = list(
+        items(
+            backup.list_restore_jobs,
+            "RestoreJobs",
+            ByRestoreTestingPlanArn=stage.output("RestoreTestingPlanArn"),
+        )
+    )
     stores = STORE_OF_RESOURCE_TYPE
     lines = []
     for store in STORES:
@@ -209,16 +205,11 @@ def _restore_tests(aws: Aws, stage: Stage, now: datetime) -> list[Line]:
 def _alarms(aws: Aws, stage: Stage, now: datetime) -> list[Line]:
     """Every alarm that notifies the stage's topic."""
     topic = stage.output("TopicArn")
-    alarms: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"AlarmTypes": ["MetricAlarm", "CompositeAlarm"]}
-    cloudwatch = aws.client("cloudwatch")
-    while True:
-        page = cloudwatch.describe_alarms(**kwargs)
-        for kind in ("MetricAlarms", "CompositeAlarms"):
-            alarms.extend(a for a in page.get(kind) or [] if topic in (a.get("AlarmActions") or []))
-        if not page.get("NextToken"):
-            break
-        kwargs["NextToken"] = page["NextToken"]
+    # The stage makes metric alarms only.
+    listed = items(
+        aws.client("cloudwatch").describe_alarms, "MetricAlarms", AlarmTypes=["MetricAlarm"]
+    )
+    alarms = [a for a in listed if topic in (a.get("AlarmActions") or [])]
     if not alarms:
         return [Line("alarms", "-", UNKNOWN, f"no alarm notifies {topic}")]
     lines = []
