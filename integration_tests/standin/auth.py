@@ -6,7 +6,9 @@ their session token), looked up through the issuer the stand-in was given. The s
 recomputed with botocore's own signer, so a request that claims an access key it cannot sign
 for is refused, as AWS would. A base key is its own principal; temporary credentials count as
 the role they were issued for, so scripts and faults meant for a role's session are scoped to
-that role.
+that role. A base key may be registered with the account view (`account_view`): the stage's
+operator (the developer's admin key), who lists every principal's recovery points and restore
+jobs, as `dr` must; everyone else lists only their own.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ class Credentials:
     # Whom scripts and faults are scoped to: the base key itself, or the assumed role's ARN.
     principal: str = ""
     arn: str = ""
+    # Lists every principal's recovery points and restore jobs (the stage's operator).
+    account_view: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,13 +70,16 @@ class CredentialStore:
         self._by_key: dict[str, Credentials] = {}
         self._issuer = issuer
 
-    def register(self, access_key_id: str, secret_access_key: str) -> Credentials:
+    def register(
+        self, access_key_id: str, secret_access_key: str, *, account_view: bool = False
+    ) -> Credentials:
         """A base (long-term) key, e.g. a developer's or the pipeline runner's."""
         credentials = Credentials(
             access_key_id,
             secret_access_key,
             principal=access_key_id,
             arn=f"arn:aws:iam::{ACCOUNT_ID}:user/{access_key_id}",
+            account_view=account_view,
         )
         with self._lock:
             self._by_key[access_key_id] = credentials

@@ -1,5 +1,6 @@
 """AWS Backup stand-in: vaults (with an optional vault lock), StartBackupJob, DescribeBackupJob,
-ListBackupJobs and DescribeBackupVault, after botocore's model (backup/2018-11-15, rest-json).
+ListBackupJobs, DescribeBackupVault and ListRecoveryPointsByResource, after botocore's model
+(backup/2018-11-15, rest-json).
 
 A job's life is driven by how often it is described, not by wall time, so tests are exact:
 by default the first DescribeBackupJob says CREATED, later ones RUNNING, and the `polls`-th
@@ -24,6 +25,14 @@ of AWS's documented example event, once it has been described BLOCKED_POLLS_TO_E
 `listings` times, then COMPLETED. Jobs are scoped to the caller's principal (its base key):
 ListBackupJobs lists, and the one-job rule counts, only that principal's jobs, so scenarios
 running at the same time on the one local table do not see each other's jobs.
+
+ListRecoveryPointsByResource lists the recovery points of the resource's COMPLETED (and
+PARTIAL) jobs, with the status of the same name, scoped the same way, except for a caller with
+the account view (auth.py: the stage's operator, whose `dr` must see what every test backed
+up). That view does not extend to ListBackupJobs: what a run lists there decides what its
+backup test waits for, and a developer's run would wait on other scenarios' jobs. A recovery
+point of DynamoDB or Aurora is encrypted with its source's key (set_source_key), one of S3
+with the vault's, as AWS Backup's are; it is never deleted or expired here.
 """
 
 from __future__ import annotations
@@ -60,6 +69,10 @@ if TYPE_CHECKING:
     from integration_tests.standin.restore import DataPlane
 
 _JOB_PATH = re.compile(r"^/backup-jobs/([^/]+)$")
+# ListRecoveryPointsByResource: the ARN is one percent-encoded segment as sent, its slashes
+# decoded in Request.path, hence the greedy match.
+_POINTS_PATH = re.compile(r"^/resources/(.+)/recovery-points/?$")
+POINT_STATES = ("COMPLETED", "PARTIAL")  # the jobs whose recovery point exists
 _JOBS_PATH = ("/backup-jobs/", "/backup-jobs")  # ListBackupJobs (the model says the first)
 _VAULT_PATH = re.compile(r"^/backup-vaults/([^/]+)$")
 
@@ -90,6 +103,7 @@ class Vault:
     created: float
     min_retention_days: int | None = None
     max_retention_days: int | None = None
+    encryption_key_arn: str | None = None
 
     def lock_violation(self, delete_after_days: int | None) -> str | None:
         """The StatusMessage of a job this lock fails, or None. AWS does not document that
@@ -195,7 +209,7 @@ class Job:
             "RecoveryPointArn": self.recovery_point_arn,
             "ResourceArn": resource_arn,
             "ResourceType": _resource_type(resource_arn),
-            "ResourceName": resource_arn.rsplit("/", 1)[-1],
+            "ResourceName": resource_name(resource_arn),
             "IamRoleArn": self.request["IamRoleArn"],
             "CreationDate": self.created,
             "InitiationDate": self.created,
@@ -236,7 +250,7 @@ class Job:
         return f"{min(99.0, 100.0 * self.polls / max(self.script.polls, 1)):.1f}"
 
 
-def _timestamp(value: str | None) -> float | None:
+def query_timestamp(value: str | None) -> float | None:
     """A querystring timestamp as botocore sends it (ISO 8601), or None."""
     if value is None:
         return None
@@ -244,6 +258,27 @@ def _timestamp(value: str | None) -> float | None:
         return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
     except ValueError:
         raise AwsError("InvalidParameterValueException", f"Invalid timestamp: {value}") from None
+
+
+def page_bounds(query: dict[str, str]) -> tuple[int, int]:
+    """nextToken (an offset into the listing, as this stand-in hands it out) and maxResults
+    (1 to 1000, the model's range), or InvalidParameterValueException."""
+    try:
+        start, size = int(query.get("nextToken", "0")), int(query.get("maxResults", "1000"))
+    except ValueError:
+        raise AwsError(
+            "InvalidParameterValueException", "Invalid nextToken or maxResults"
+        ) from None
+    if not 1 <= size <= 1000:
+        raise AwsError("InvalidParameterValueException", "maxResults must be 1 to 1000")
+    if start < 0:
+        raise AwsError("InvalidParameterValueException", "Invalid nextToken")
+    return start, size
+
+
+def resource_name(arn: str) -> str:
+    """What AWS Backup calls the resource: the table's, bucket's or cluster's name."""
+    return arn.rsplit("/", 1)[-1].rsplit(":", 1)[-1]
 
 
 def _resource_type(arn: str) -> str:
@@ -262,10 +297,17 @@ class BackupService:
         self._by_token: dict[tuple[str, str], Job] = {}
         self._scripts: deque[tuple[str | None, JobScript]] = deque()
         self._plane: DataPlane | None = None
+        self._source_keys: dict[str, str] = {}
 
     def attach_data_plane(self, plane: DataPlane | None) -> None:
         with self._lock:
             self._plane = plane
+
+    def set_source_key(self, resource_arn: str, key_arn: str) -> None:
+        """The KMS key that encrypts the resource (a DynamoDB or Aurora recovery point keeps
+        it)."""
+        with self._lock:
+            self._source_keys[resource_arn] = key_arn
 
     def recovery_point(self, arn: str) -> RecoveryPoint | None:
         """The recovery point of a COMPLETED job, else None."""
@@ -284,7 +326,11 @@ class BackupService:
         return None
 
     def add_vault(
-        self, name: str, min_retention_days: int | None, max_retention_days: int | None
+        self,
+        name: str,
+        min_retention_days: int | None,
+        max_retention_days: int | None,
+        encryption_key_arn: str | None = None,
     ) -> Vault:
         vault = Vault(
             name=name,
@@ -292,6 +338,7 @@ class BackupService:
             created=time.time(),
             min_retention_days=min_retention_days,
             max_retention_days=max_retention_days,
+            encryption_key_arn=encryption_key_arn,
         )
         with self._lock:
             self._vaults[name] = vault
@@ -317,6 +364,8 @@ class BackupService:
             return "DescribeBackupJob"
         if request.method == "GET" and _VAULT_PATH.match(request.path):
             return "DescribeBackupVault"
+        if request.method == "GET" and _POINTS_PATH.match(request.path):
+            return "ListRecoveryPointsByResource"
         return None
 
     def handle(self, operation: str, request: Request, caller: Caller) -> Response:
@@ -330,6 +379,10 @@ class BackupService:
                 return json_response(job.describe(blocked=self._held_by_another(job)))
             if operation == "ListBackupJobs":
                 return json_response(self._list(request.query, caller))
+            if operation == "ListRecoveryPointsByResource":
+                match = _POINTS_PATH.match(request.path)
+                assert match is not None
+                return json_response(self._recovery_points(match[1], request.query, caller))
             match = _VAULT_PATH.match(request.path)
             assert match is not None
             return json_response(self._describe_vault(match[1]))
@@ -458,12 +511,10 @@ class BackupService:
         if state is not None and state not in ALL_STATES:
             raise AwsError("InvalidParameterValueException", f"Invalid state: {state}")
         after, before = (
-            _timestamp(query.get("createdAfter")),
-            _timestamp(query.get("createdBefore")),
+            query_timestamp(query.get("createdAfter")),
+            query_timestamp(query.get("createdBefore")),
         )
-        size = int(query.get("maxResults", "1000"))
-        if not 1 <= size <= 1000:
-            raise AwsError("InvalidParameterValueException", "maxResults must be 1 to 1000")
+        start, size = page_bounds(query)
         matching = [
             job
             for job in sorted(self._jobs.values(), key=lambda job: job.created)
@@ -475,12 +526,53 @@ class BackupService:
             and (after is None or job.created > after)
             and (before is None or job.created < before)
         ]
-        start = int(query.get("nextToken", "0"))
         page = matching[start : start + size]
         listed = [job.body() for job in page]
         for job in page:
             job.listed += 1
         answer: dict[str, Any] = {"BackupJobs": listed}
+        if start + size < len(matching):
+            answer["NextToken"] = str(start + size)
+        return answer
+
+    def _recovery_points(
+        self, resource_arn: str, query: dict[str, str], caller: Caller
+    ) -> dict[str, Any]:
+        """ListRecoveryPointsByResource: the resource's recovery points the caller may list,
+        oldest first. Every one here is AWS Backup's, so managedByAWSBackupOnly changes
+        nothing."""
+        resource_type = _resource_type(resource_arn)
+        if query.get("managedByAWSBackupOnly", "false") not in ("true", "false"):
+            raise AwsError("InvalidParameterValueException", "Invalid managedByAWSBackupOnly")
+        start, size = page_bounds(query)
+        credentials = caller.credentials
+        matching = [
+            job
+            for job in sorted(self._jobs.values(), key=lambda job: job.created)
+            if job.request["ResourceArn"] == resource_arn
+            and job.state in POINT_STATES
+            and (credentials.account_view or job.principal == credentials.principal)
+        ]
+        # DynamoDB and Aurora recovery points keep their source's key; S3's take the vault's.
+        source_key = None if resource_type == "S3" else self._source_keys.get(resource_arn)
+        points = []
+        for job in matching[start : start + size]:
+            point: dict[str, Any] = {
+                "RecoveryPointArn": job.recovery_point_arn,
+                "CreationDate": job.created,
+                "Status": job.state,
+                "BackupSizeBytes": 1024,
+                "BackupVaultName": job.vault.name,
+                "IsParent": False,
+                "ResourceName": resource_name(resource_arn),
+                "VaultType": "BACKUP_VAULT",
+            }
+            key = source_key or job.vault.encryption_key_arn
+            if key:
+                point["EncryptionKeyArn"] = key
+                point["EncryptionKeyType"] = "CUSTOMER_MANAGED_KMS_KEY"
+            points.append(point)
+        answer: dict[str, Any] = {"RecoveryPoints": points}
         if start + size < len(matching):
             answer["NextToken"] = str(start + size)
         return answer
@@ -508,6 +600,9 @@ class BackupService:
             ),
             "Locked": vault.min_retention_days is not None or vault.max_retention_days is not None,
         }
+        if vault.encryption_key_arn:
+            body["EncryptionKeyArn"] = vault.encryption_key_arn
+            body["EncryptionKeyType"] = "CUSTOMER_MANAGED_KMS_KEY"
         if vault.min_retention_days is not None:
             body["MinRetentionDays"] = vault.min_retention_days
         if vault.max_retention_days is not None:

@@ -2,8 +2,11 @@
 
     POST /_standin/reset                       forget faults, job scripts and request records
     POST /_standin/credentials                 {} -> a new base key; or register a given one
+                                                ({"access_key_id", "secret_access_key",
+                                                "account_view"?}: true lists every
+                                                principal's recovery points and restore jobs)
     POST /_standin/backup/vaults               {"name", "min_retention_days"?,
-                                                "max_retention_days"?}
+                                                "max_retention_days"?, "encryption_key_arn"?}
     POST /_standin/backup/next-job             {"outcome", "polls"?, "message"?, "pending"?,
                                                 "principal"?}
     POST /_standin/backup/plan-jobs            {"resource_arn", "vault_name", "iam_role_arn",
@@ -92,7 +95,11 @@ def _route(standin: Standin, request: Request) -> Any:  # noqa: PLR0911, PLR0912
         return {}
     if path == CONTROL_PREFIX + "credentials":
         if "access_key_id" in body:
-            created = standin.credentials.register(body["access_key_id"], body["secret_access_key"])
+            created = standin.credentials.register(
+                body["access_key_id"],
+                body["secret_access_key"],
+                account_view=bool(body.get("account_view", False)),
+            )
         else:
             created = standin.credentials.create()
         return {
@@ -101,7 +108,10 @@ def _route(standin: Standin, request: Request) -> Any:  # noqa: PLR0911, PLR0912
         }
     if path == CONTROL_PREFIX + "backup/vaults":
         vault = standin.backup.add_vault(
-            body["name"], body.get("min_retention_days"), body.get("max_retention_days")
+            body["name"],
+            body.get("min_retention_days"),
+            body.get("max_retention_days"),
+            body.get("encryption_key_arn"),
         )
         return {"arn": vault.arn}
     if path == CONTROL_PREFIX + "backup/next-job":
@@ -200,23 +210,28 @@ class StandinClient:
     def new_keys(self) -> Keys:
         return Keys(**self._call("POST", "credentials", {}))
 
-    def register_keys(self, keys: Keys) -> None:
-        self._call(
-            "POST",
-            "credentials",
-            {"access_key_id": keys.access_key_id, "secret_access_key": keys.secret_access_key},
-        )
+    def register_keys(self, keys: Keys, *, account_view: bool = False) -> None:
+        """A key the stand-in accepts; with `account_view`, it lists every principal's
+        recovery points and restore jobs (the stage's operator)."""
+        body = {
+            "access_key_id": keys.access_key_id,
+            "secret_access_key": keys.secret_access_key,
+            "account_view": account_view,
+        }
+        self._call("POST", "credentials", body)
 
     def add_vault(
         self,
         name: str,
         min_retention_days: int | None = None,
         max_retention_days: int | None = None,
+        encryption_key_arn: str | None = None,
     ) -> str:
         body = {
             "name": name,
             "min_retention_days": min_retention_days,
             "max_retention_days": max_retention_days,
+            "encryption_key_arn": encryption_key_arn,
         }
         return str(self._call("POST", "backup/vaults", body)["arn"])
 

@@ -1,7 +1,8 @@
 """AWS Backup restore jobs, after botocore's model (backup/2018-11-15, rest-json): StartRestoreJob
-(PUT /restore-jobs), DescribeRestoreJob (GET /restore-jobs/{id}), GetRestoreJobMetadata
-(GET /restore-jobs/{id}/metadata) and PutRestoreValidationResult (PUT
-/restore-jobs/{id}/validations, 204), and the "Restore Job State Change" events.
+(PUT /restore-jobs), DescribeRestoreJob (GET /restore-jobs/{id}), ListRestoreJobs
+(GET /restore-jobs/), GetRestoreJobMetadata (GET /restore-jobs/{id}/metadata) and
+PutRestoreValidationResult (PUT /restore-jobs/{id}/validations, 204), and the "Restore Job
+State Change" events.
 
 A restore really returns the data as of its recovery point: the data plane (the local
 stage's, see integration_tests/local/restore_data.py) captured it when the backup job started,
@@ -20,6 +21,13 @@ for a plan's job. A final validation status cannot be changed: a second
 PutRestoreValidationResult with one is refused (InvalidRequestException); AWS documents that
 it cannot change, not the error, which is the stand-in's choice. Not modelled: the
 validation window (TIMED_OUT), restores that take time, PENDING.
+
+ListRestoreJobs lists the caller's jobs (its principal's: a plan's run started through the
+control API belongs to the principal it names), or every job for a caller with the account
+view (auth.py: the stage's operator), oldest first, DescribeRestoreJob's fields each, filtered
+by the model's query names (accountId, resourceType, status, createdAfter/Before,
+completeAfter/Before, restoreTestingPlanArn, parentJobId: no job here has a parent) and paged
+with nextToken/maxResults, as backup.py's ListBackupJobs is.
 """
 
 from __future__ import annotations
@@ -34,7 +42,12 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from integration_tests.standin.auth import ACCOUNT_ID, Caller
-from integration_tests.standin.backup import BackupService, RecoveryPoint
+from integration_tests.standin.backup import (
+    BackupService,
+    RecoveryPoint,
+    page_bounds,
+    query_timestamp,
+)
 from integration_tests.standin.protocol import AwsError, Request, Response, json_response
 
 RESTORE_STATES = ("PENDING", "RUNNING", "COMPLETED", "ABORTED", "FAILED")
@@ -44,6 +57,9 @@ SCRIPTABLE = ("COMPLETED", "FAILED", "ABORTED")
 TEST_PREFIX = "awsbackup-restore-test-"
 _DEFAULT_MESSAGES = {"FAILED": "Restore job failed", "ABORTED": "Restore job was aborted"}
 _JOBS = "/restore-jobs"
+_LIST = ("/restore-jobs/", "/restore-jobs")  # ListRestoreJobs (the model says the first)
+# ByResourceType's pattern in the model.
+_RESOURCE_TYPE = re.compile(r"^[a-zA-Z0-9\-\_\.]{1,50}$")
 _JOB = re.compile(r"^/restore-jobs/([^/]+)$")
 _METADATA = re.compile(r"^/restore-jobs/([^/]+)/metadata$")
 _VALIDATIONS = re.compile(r"^/restore-jobs/([^/]+)/validations$")
@@ -201,6 +217,8 @@ class RestoreJobs:
         method, path = request.method, request.path
         if method == "PUT" and path == _JOBS:
             return "StartRestoreJob"
+        if method == "GET" and path in _LIST:
+            return "ListRestoreJobs"
         if method == "GET" and _JOB.match(path):
             return "DescribeRestoreJob"
         if method == "GET" and _METADATA.match(path):
@@ -213,6 +231,8 @@ class RestoreJobs:
         with self._lock:
             if operation == "StartRestoreJob":
                 return json_response({"RestoreJobId": self._start(request.json(), caller)})
+            if operation == "ListRestoreJobs":
+                return json_response(self._list(request.query, caller))
             job_id = request.path.split("/")[2]
             if operation == "DescribeRestoreJob":
                 return json_response(self._job(job_id).body())
@@ -221,6 +241,53 @@ class RestoreJobs:
                 return json_response({"RestoreJobId": job.id, "Metadata": job.metadata})
             self._validate(self._job(job_id), request.json())
             return Response(204)
+
+    def _list(self, query: dict[str, str], caller: Caller) -> dict[str, Any]:
+        status = query.get("status")
+        if status is not None and status not in RESTORE_STATES:
+            raise AwsError("InvalidParameterValueException", f"Invalid status: {status}")
+        resource_type = query.get("resourceType")
+        if resource_type is not None and not _RESOURCE_TYPE.match(resource_type):
+            raise AwsError(
+                "InvalidParameterValueException", f"Invalid resourceType: {resource_type}"
+            )
+        account = query.get("accountId")
+        if account is not None and not re.fullmatch(r"[0-9]{12}", account):
+            raise AwsError("InvalidParameterValueException", f"Invalid accountId: {account}")
+        created_after = query_timestamp(query.get("createdAfter"))
+        created_before = query_timestamp(query.get("createdBefore"))
+        complete_after = query_timestamp(query.get("completeAfter"))
+        complete_before = query_timestamp(query.get("completeBefore"))
+        start, size = page_bounds(query)
+        credentials = caller.credentials
+
+        def completed_within(job: RestoreJob) -> bool:
+            if complete_after is None and complete_before is None:
+                return True
+            done = job.completed
+            return (
+                done is not None
+                and (complete_after is None or done > complete_after)
+                and (complete_before is None or done < complete_before)
+            )
+
+        matching = [
+            job
+            for job in sorted(self._jobs.values(), key=lambda job: job.created)
+            if (credentials.account_view or job.principal == credentials.principal)
+            and account in (None, ACCOUNT_ID)
+            and resource_type in (None, job.point.resource_type)
+            and status in (None, job.status)
+            and query.get("restoreTestingPlanArn") in (None, job.plan_arn)
+            and "parentJobId" not in query
+            and (created_after is None or job.created > created_after)
+            and (created_before is None or job.created < created_before)
+            and completed_within(job)
+        ]
+        answer: dict[str, Any] = {"RestoreJobs": [j.body() for j in matching[start : start + size]]}
+        if start + size < len(matching):
+            answer["NextToken"] = str(start + size)
+        return answer
 
     def _point(self, arn: str) -> RecoveryPoint:
         point = self._backup.recovery_point(arn)
