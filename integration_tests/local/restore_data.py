@@ -13,6 +13,9 @@ A backup job of the table, the bucket or the cluster copies the data as of its s
   one server cannot hold twice. Its endpoint is registered with the RDS stand-in.
 What a restore test created is deleted again when AWS Backup cleans up after its validation;
 a cluster that still holds an instance is refused, as RDS refuses it.
+
+The RDS stand-in's point-in-time restores of the live cluster (rds.py's ClusterCopies) use the
+same machinery: a dump of the live database taken at the request, loaded into a new server.
 """
 
 from __future__ import annotations
@@ -106,8 +109,14 @@ class LocalDataPlane:
                 s3.put_object(Bucket=name, Key=data.key, Body=data.body)
             return f"arn:aws:s3:::{name}"
         if isinstance(data, DatabaseCopy):
+            name = name.lower()  # RDS stores cluster identifiers in lower case
+            self._rds.check_new_cluster(name)  # before a server is started for it
             server = self._starter.submit(self._restored_server, name, data).result(timeout=60)
-            return self._rds.add_restored_cluster(name, "127.0.0.1", server.port)
+            try:
+                return self._rds.add_restored_cluster(name, "127.0.0.1", server.port)
+            except BaseException:
+                self.stop_cluster(name)
+                raise
         raise ValueError(f"recovery point {point.arn} holds no data this plane restores")
 
     def delete(self, created_arn: str, resource_type: str) -> None:
@@ -122,6 +131,14 @@ class LocalDataPlane:
         else:
             self._rds.delete_cluster(name)  # refused while it holds an instance
             self.stop_cluster(name)
+
+    # ClusterCopies (the RDS stand-in's point-in-time restores) -------------------------------
+
+    def copy_live(self, identifier: str) -> tuple[str, int]:
+        """A new server holding the live database's roles and dr_canary as of now."""
+        data = self._dump()
+        server = self._starter.submit(self._restored_server, identifier, data).result(timeout=60)
+        return "127.0.0.1", server.port
 
     # For tests and the stage's end ----------------------------------------------------------
 

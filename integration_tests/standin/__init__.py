@@ -6,27 +6,32 @@ models and the AWS API reference:
 
 - AWS Backup (rest-json): StartBackupJob (PUT /backup-jobs), DescribeBackupJob
   (GET /backup-jobs/{id}), ListBackupJobs (GET /backup-jobs/), DescribeBackupVault
-  (GET /backup-vaults/{name}). Jobs go CREATED -> RUNNING -> COMPLETED, or as scripted:
-  through PENDING, to FAILED/ABORTED (through ABORTING)/EXPIRED/PARTIAL with a StatusMessage,
-  or stuck CREATED or RUNNING. A vault lock fails jobs whose DeleteAfterDays is outside its
-  retention. The IdempotencyToken makes a retried StartBackupJob return the same job. One
-  backup job per resource at a time: a job started while a plan's job of the same resource is
-  active (added through the control API) waits CREATED, then ends EXPIRED. A completed job's
-  recovery point holds the data as of the job's start (restore.py's data plane).
+  (GET /backup-vaults/{name}), ListRecoveryPointsByResource
+  (GET /resources/{resourceArn}/recovery-points/). Jobs go CREATED -> RUNNING -> COMPLETED,
+  or as scripted: through PENDING, to FAILED/ABORTED (through ABORTING)/EXPIRED/PARTIAL with
+  a StatusMessage, or stuck CREATED or RUNNING. A vault lock fails jobs whose DeleteAfterDays
+  is outside its retention. The IdempotencyToken makes a retried StartBackupJob return the
+  same job. One backup job per resource at a time: a job started while a plan's job of the
+  same resource is active (added through the control API) waits CREATED, then ends EXPIRED.
+  A completed job's recovery point holds the data as of the job's start (restore.py's data
+  plane).
 - AWS Backup restores (rest-json, restore.py): StartRestoreJob, DescribeRestoreJob,
-  GetRestoreJobMetadata, PutRestoreValidationResult, a restore testing plan's run (control
-  API), restores into new resources, AWS Backup's clean-up after a final validation, and the
-  "Restore Job State Change" events, sent to moto's EventBridge.
-- RDS for restored clusters (query, XML, rds.py): DescribeDBClusters, CreateDBInstance,
-  DescribeDBInstances, DeleteDBInstance, with scripted statuses and a local PostgreSQL
-  server as the endpoint.
+  ListRestoreJobs, GetRestoreJobMetadata, PutRestoreValidationResult, a restore testing
+  plan's run (control API), restores into new resources, AWS Backup's clean-up after a final
+  validation, and the "Restore Job State Change" events, sent to moto's EventBridge.
+- RDS (query, XML, rds.py): the stage's live cluster, its point-in-time restores and the
+  clusters AWS Backup restores: DescribeDBClusters, RestoreDBClusterToPointInTime,
+  DeleteDBCluster, CreateDBInstance, DescribeDBInstances, DeleteDBInstance, with scripted
+  statuses and a local PostgreSQL server as each cluster's endpoint.
 - Lambda (rest-json): Invoke runs the synthesized function's handler in a warm worker
   process per function, and answers FunctionError/X-Amz-Function-Error for unhandled errors.
 
 STS is moto's (it checks trust policies and signatures under IAM enforcement). Every request
 here must carry a valid SigV4 signature by a key the stand-in knows (a registered base key,
 or temporary credentials moto's STS issued, with their session token, looked up in moto's
-state), so a test can prove which credentials signed each call. Errors use each protocol's
+state), so a test can prove which credentials signed each call. Listings are scoped to the
+caller's principal; a key registered with the account view (the stage's operator) lists every
+principal's recovery points and restore jobs. Errors use each protocol's
 wire format (rest-json: HTTP status, `x-amzn-ErrorType` header, JSON `Message`; query: XML
 `ErrorResponse`), so botocore raises the same ClientError codes it would against AWS and
 retries what it would retry.
