@@ -2,13 +2,20 @@
 
 - PostgreSQL 15 with TLS (postgres.py) for the proxy's writer and reader endpoints (and the
   cluster's writer, which the database roles bootstrap signs in to);
-- moto's server (moto.py) for DynamoDB, S3, KMS, IAM, STS, Secrets Manager, SQS, EventBridge
-  and CloudFormation;
-- the stand-in (integration_tests.standin) for AWS Backup, Lambda and the RDS of restored
-  clusters, which runs the synthesized health-check and bootstrap assets with the
-  environment variable names their templates give; its backup jobs copy the stores' data
-  through the data plane (restore_data.py) so that restores return it, and its restore job
-  events go to moto's EventBridge.
+- moto's server (moto.py) for DynamoDB, S3, KMS, IAM, STS, Secrets Manager, SNS, SQS,
+  EventBridge, CloudWatch and CloudFormation;
+- the stand-in (integration_tests.standin) for AWS Backup, Lambda and RDS (the stage's live
+  cluster, its point-in-time restores and the clusters AWS Backup restores), which runs the
+  synthesized health-check and bootstrap assets with the environment variable names their
+  templates give, and the restore validator bundle's database reader; its backup jobs copy
+  the stores' data through the data plane (restore_data.py) so that restores return it, and
+  its restore job events go to moto's EventBridge.
+
+The `Standin-Data` and `Standin-Service` stacks in moto's CloudFormation carry the outputs a
+deployed stage's stacks have (STAGE_OUTPUTS' keys), with local values, so that the suite's
+by-stage-name target and `dr` read them with DescribeStacks as they would in AWS. The stage's
+admin key (the developer's) has the stand-in's account view: it lists every test's recovery
+points and restore jobs, as `dr` must.
 
 Before anything else runs, the stage does what the Data stack's custom resource does on
 Create: the synthesized bootstrap, invoked through the stand-in with the properties its
@@ -62,6 +69,8 @@ from integration_tests.local.postgres import PostgresServer, postgres_server
 from integration_tests.local.restore_data import LocalDataPlane
 from integration_tests.local.tls import TlsFiles, make_tls_files
 from integration_tests.standin import FunctionConfig, Keys, Standin, StandinClient
+from integration_tests.standin.rds import LiveCluster
+from stages.components.bundling import RESTORE_VALIDATOR
 
 STAGE = "Standin"
 REGION = "us-east-1"
@@ -78,7 +87,29 @@ POST_DEPLOY_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/dr-release-{STAGE}-post-dep
 VAULT_MIN_RETENTION_DAYS, VAULT_MAX_RETENTION_DAYS = 7, 35
 BUCKET_NAME = "dr-local-bucket"
 # The stage's Aurora cluster as AWS Backup names it: backing it up copies the local database.
-CLUSTER_ARN = f"arn:aws:rds:{REGION}:{ACCOUNT}:cluster:dr-local-cluster"
+CLUSTER_ID = "dr-local-cluster"
+CLUSTER_ARN = f"arn:aws:rds:{REGION}:{ACCOUNT}:cluster:{CLUSTER_ID}"
+# The restore testing plan and the role its restores run as (restore_stage.py plays the plan).
+PLAN_ARN = f"arn:aws:backup:{REGION}:{ACCOUNT}:restore-testing-plan:dr_standin_restores-1a2b3c"
+RESTORE_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{STAGE}-Data-RestoreRole"
+# The restore validator bundle's database reader (`handler.read_database`), as a function.
+READER_NAME = f"{STAGE}-Service-RestoreReader"
+READER_HANDLER = "handler.read_database"
+READER_USER = "restore-reader-function"
+VALIDATOR_DB_USER = "dr_validator"  # the roles bootstrap's; the reader signs in as it
+# The stage's network and settings as its outputs name them; locally they are names only.
+CLUSTER_SECURITY_GROUP = "sg-local-cluster"
+RESTORED_CLUSTER_SECURITY_GROUP = "sg-local-restored"
+DB_SUBNET_GROUP = "local-data-subnets"
+DB_CLUSTER_PARAMETER_GROUP = "local-cluster-params"
+DB_INSTANCE_CLASS = "db.t4g.medium"
+BACKUP_RETENTION_DAYS = 7
+# Dev's targets (config): an hourly backup's gap plus an hour; Aurora's RTO 4 hours.
+RESTORE_TARGETS = {
+    "aurora": {"rpoSeconds": 7200, "rtoSeconds": 14400},
+    "dynamodb": {"rpoSeconds": 7200, "rtoSeconds": 7200},
+    "s3": {"rpoSeconds": 7200, "rtoSeconds": 7200},
+}
 _WORKDIR_PREFIX = "dr-local-"
 # The backup poll's intervals in local mode (AWS: 5 s growing to 30 s).
 LOCAL_POLL = {"BACKUP_POLL_INITIAL_SECONDS": "0.05", "BACKUP_POLL_MAX_SECONDS": "0.2"}
@@ -120,16 +151,20 @@ class LocalStage:
     bootstrap_properties: dict[str, str]  # what its custom resource sends, with local values
     bootstrap_resource_type: str
     data_plane: LocalDataPlane
+    reader: FunctionConfig  # the restore validator bundle's database reader
+    outputs: dict[str, dict[str, str]]  # the stacks' outputs: "Data" and "Service"
+    started: float  # when the stage started: the live cluster's EarliestRestorableTime
 
     def aws_env(self, keys: Keys) -> dict[str, str]:
         """Endpoints, Region and credentials for boto3: moto by default (STS included), the
-        stand-in for Backup and Lambda. No shared config or credentials file is read."""
+        stand-in for Backup, Lambda and RDS. No shared config or credentials file is read."""
         return {
             "AWS_REGION": REGION,
             "AWS_DEFAULT_REGION": REGION,
             "AWS_ENDPOINT_URL": self.moto.url,
             "AWS_ENDPOINT_URL_BACKUP": self.standin_url,
             "AWS_ENDPOINT_URL_LAMBDA": self.standin_url,
+            "AWS_ENDPOINT_URL_RDS": self.standin_url,
             "AWS_ACCESS_KEY_ID": keys.access_key_id,
             "AWS_SECRET_ACCESS_KEY": keys.secret_access_key,
             "AWS_CONFIG_FILE": str(self.workdir / "no-aws-config"),
@@ -302,6 +337,7 @@ def local_stage(cdk_out: Path = DEFAULT_CDK_OUT) -> Iterator[LocalStage]:
     if not user or not database:
         raise AssemblyError("the function's DB_USER and DB_NAME must be literals")
     _remove_abandoned_workdirs()
+    started = time.time()
     with ExitStack() as stack:
         workdir = Path(tempfile.mkdtemp(prefix=_WORKDIR_PREFIX))
         stack.callback(shutil.rmtree, workdir, ignore_errors=True)
@@ -333,11 +369,36 @@ def local_stage(cdk_out: Path = DEFAULT_CDK_OUT) -> Iterator[LocalStage]:
         stack.callback(plane.close)
         server.backup.attach_data_plane(plane)
         server.restores.attach(plane, _event_bus(moto_stage))
+        # The data key encrypts the table and the cluster: their recovery points keep it.
+        for resource_arn in (moto_stage.table_arn, CLUSTER_ARN):
+            server.backup.set_source_key(resource_arn, moto_stage.key_arn)
+        server.rds.serve_live_cluster(
+            LiveCluster(
+                identifier=CLUSTER_ID,
+                host="127.0.0.1",
+                port=postgres.port,
+                database=database,
+                master_user=MASTER_USER,
+                kms_key_id=moto_stage.key_arn,
+                subnet_group=DB_SUBNET_GROUP,
+                parameter_group=DB_CLUSTER_PARAMETER_GROUP,
+                security_groups=(CLUSTER_SECURITY_GROUP,),
+                backup_retention_days=BACKUP_RETENTION_DAYS,
+                started=started,
+            ),
+            plane,
+        )
         standin = StandinClient(server.url)
-        standin.register_keys(moto_stage.admin)  # the "developer's" key signs for both
+        # The "developer's" key signs for both servers, and lists what every test made.
+        standin.register_keys(moto_stage.admin, account_view=True)
         # The stage's post-deploy role, trusting the "developer" (the session's own key).
         assumable_role(moto_stage, POST_DEPLOY_ROLE_ARN, ADMIN_USER)
-        standin.add_vault(VAULT_NAME, VAULT_MIN_RETENTION_DAYS, VAULT_MAX_RETENTION_DAYS)
+        standin.add_vault(
+            VAULT_NAME,
+            VAULT_MIN_RETENTION_DAYS,
+            VAULT_MAX_RETENTION_DAYS,
+            encryption_key_arn=moto_stage.backup_key_arn,
+        )
         no_file = str(workdir / "no-aws-config")
         function = FunctionConfig(
             name=FUNCTION_NAME,
@@ -367,23 +428,10 @@ def local_stage(cdk_out: Path = DEFAULT_CDK_OUT) -> Iterator[LocalStage]:
         standin.register_function(function)
         bootstrap = _bootstrap_function(bootstrap_spec.function, moto_stage, tls, workdir)
         standin.register_function(bootstrap)
-        create_stacks(
-            moto_stage,
-            STAGE,
-            {
-                "Data": {
-                    "TableArn": moto_stage.table_arn,
-                    "BackupVaultName": VAULT_NAME,
-                    "BackupRoleArn": BACKUP_ROLE_ARN,
-                    "BackupTestRoleArn": BACKUP_TEST_ROLE_ARN,
-                },
-                "Service": {
-                    "HealthCheckFunctionName": FUNCTION_NAME,
-                    "PostDeployRoleArn": POST_DEPLOY_ROLE_ARN,
-                    "BackupTestOnRelease": "true",
-                },
-            },
-        )
+        reader = _reader_function(moto_stage, tls, workdir, database)
+        standin.register_function(reader)
+        outputs = stage_outputs(moto_stage)
+        create_stacks(moto_stage, STAGE, outputs)
         enforce_iam(moto_stage.url)
         stage = LocalStage(
             workdir,
@@ -405,6 +453,9 @@ def local_stage(cdk_out: Path = DEFAULT_CDK_OUT) -> Iterator[LocalStage]:
             ),
             bootstrap_spec.resource_type,
             plane,
+            reader,
+            outputs,
+            started,
         )
         # What CloudFormation does when it creates the Data stack, before any health check.
         created = stage.run_bootstrap("Create")
@@ -431,6 +482,75 @@ def _bootstrap_function(
         log_file=workdir / "database-roles.log",
         timeout_seconds=spec.timeout_seconds,
         memory_mb=spec.memory_mb,
+    )
+
+
+def stage_outputs(moto: MotoStage) -> dict[str, dict[str, str]]:
+    """The outputs of the stage's Data and Service stacks (stages/dr_stage.py's keys), with
+    local values."""
+    return {
+        "Data": {
+            "TableName": moto.table_name,
+            "TableArn": moto.table_arn,
+            "BucketName": moto.bucket_name,
+            "ClusterArn": CLUSTER_ARN,
+            "BackupVaultName": VAULT_NAME,
+            "BackupRoleArn": BACKUP_ROLE_ARN,
+            "RestoreRoleArn": RESTORE_ROLE_ARN,
+            "BackupTestRoleArn": BACKUP_TEST_ROLE_ARN,
+            "TopicArn": moto.topic_arn,
+            "DataKeyArn": moto.key_arn,
+            "ClusterSecurityGroupId": CLUSTER_SECURITY_GROUP,
+            "RestoredClusterSecurityGroupId": RESTORED_CLUSTER_SECURITY_GROUP,
+            "DbSubnetGroupName": DB_SUBNET_GROUP,
+            "DbClusterParameterGroupName": DB_CLUSTER_PARAMETER_GROUP,
+            "DbInstanceClass": DB_INSTANCE_CLASS,
+            "BackupRetentionDays": str(BACKUP_RETENTION_DAYS),
+            "RestoreTestingPlanArn": PLAN_ARN,
+            "RemovalPosture": "destroy",
+        },
+        "Service": {
+            "HealthCheckFunctionName": FUNCTION_NAME,
+            "PostDeployRoleArn": POST_DEPLOY_ROLE_ARN,
+            "BackupTestOnRelease": "true",
+            "RestoreReaderFunctionName": READER_NAME,
+            # As dr_stage.py writes it: sorted keys, no spaces.
+            "RestoreTargets": json.dumps(RESTORE_TARGETS, sort_keys=True, separators=(",", ":")),
+        },
+    }
+
+
+def _reader_function(
+    moto: MotoStage, tls: TlsFiles, workdir: Path, database: str
+) -> FunctionConfig:
+    """The restore validator bundle's database reader, assembled here by
+    stages/components/bundling.py as synth would (so it is never stale, synthesized or not),
+    with its documented environment (lambda/restore_validator/dr_restore/reader.py): the
+    database, dr_validator, the local CA instead of the RDS CAs the bundle ships, and keys of
+    a moto IAM user allowed `rds-db:connect` to sign its IAM tokens with (locally unchecked:
+    the server trusts any password)."""
+    asset_dir = workdir / "restore-reader"
+    RESTORE_VALIDATOR.assemble(asset_dir)
+    connect = {
+        "Effect": "Allow",
+        "Action": "rds-db:connect",
+        "Resource": f"arn:aws:rds-db:{REGION}:{ACCOUNT}:dbuser:*/{VALIDATOR_DB_USER}",
+    }
+    keys = iam_user(moto.client("iam"), READER_USER, [connect])
+    no_file = str(workdir / "no-aws-config")
+    return FunctionConfig(
+        name=READER_NAME,
+        asset_dir=asset_dir,
+        handler=READER_HANDLER,
+        environment={
+            "DB_NAME": database,
+            "DB_USER": VALIDATOR_DB_USER,
+            "DB_CA_BUNDLE": str(tls.ca_cert),  # absolute: the bundle's root does not apply
+            **_runtime(moto, keys, no_file),
+        },
+        log_file=workdir / "restore-reader.log",
+        timeout_seconds=30,
+        memory_mb=256,
     )
 
 

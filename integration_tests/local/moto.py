@@ -1,5 +1,10 @@
-"""moto's server on 127.0.0.1 with the stage's table, bucket and key, the master secret (the
-local PostgreSQL's superuser stands for the RDS master user), IAM enforced, and STS.
+"""moto's server on 127.0.0.1 with the stage's table (point-in-time recovery on), bucket, data
+key, backup vault key and notification topic, the master secret (the local PostgreSQL's
+superuser stands for the RDS master user), IAM enforced, and STS.
+
+moto's DynamoDB reports the table's EarliestRestorableDateTime and LatestRestorableDateTime
+both as the moment point-in-time recovery was turned on (the stage's start), and never moves
+them: an age computed from LatestRestorableDateTime grows with the session here.
 
 The function's calls are signed with the access key of a moto IAM user whose policy mirrors
 the template's grants (PutItem/GetItem on the table, Put/GetObject on the canary object,
@@ -52,7 +57,9 @@ class MotoStage:
     table_name: str
     table_arn: str
     bucket_name: str
-    key_arn: str
+    key_arn: str  # the data key: the table's, the bucket's and (locally) the cluster's
+    backup_key_arn: str  # the backup vault's
+    topic_arn: str  # the stage's notifications
     admin: Keys
     function: Keys  # the function's "execution role"
     bootstrap: Keys  # the database roles bootstrap's
@@ -148,7 +155,10 @@ def create_stage(
             aws_secret_access_key="setup",
         )
 
-    key_arn = str(client("kms").create_key(Description="dr local data key")["KeyMetadata"]["Arn"])
+    kms = client("kms")
+    key_arn = str(kms.create_key(Description="dr local data key")["KeyMetadata"]["Arn"])
+    backup_key_arn = str(kms.create_key(Description="dr local backup key")["KeyMetadata"]["Arn"])
+    topic_arn = str(client("sns").create_topic(Name="dr-local-notifications")["TopicArn"])
     ddb = client("dynamodb")
     created = ddb.create_table(
         TableName="dr-local-table",
@@ -156,6 +166,11 @@ def create_stage(
         AttributeDefinitions=attribute_definitions,
         BillingMode="PAY_PER_REQUEST",
         SSESpecification={"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": key_arn},
+    )
+    # As the stage's table has it (the Table construct's point_in_time_recovery).
+    ddb.update_continuous_backups(
+        TableName="dr-local-table",
+        PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
     )
     s3 = client("s3")
     s3.create_bucket(Bucket=bucket_name)
@@ -216,6 +231,8 @@ def create_stage(
         table_arn=str(table_description["TableArn"]),
         bucket_name=bucket_name,
         key_arn=key_arn,
+        backup_key_arn=backup_key_arn,
+        topic_arn=topic_arn,
         admin=admin,
         function=function,
         bootstrap=bootstrap,

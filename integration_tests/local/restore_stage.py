@@ -37,12 +37,15 @@ from integration_tests.local.harness import (
     VAULT_NAME,
     LocalStage,
 )
+
+# The stage's plan and restore role are the harness's (its stacks' outputs name them); the
+# aliases re-export them from here, where the restore tests import them.
+from integration_tests.local.harness import PLAN_ARN as PLAN_ARN  # noqa: PLC0414
+from integration_tests.local.harness import RESTORE_ROLE_ARN as RESTORE_ROLE_ARN  # noqa: PLC0414
 from integration_tests.local.moto import iam_user
 from integration_tests.standin import FunctionConfig, Keys
 from stages.components.bundling import RESTORE_VALIDATOR
 
-PLAN_ARN = f"arn:aws:backup:{REGION}:{ACCOUNT}:restore-testing-plan:dr_standin_restores-1a2b3c"
-RESTORE_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/Standin-Data-RestoreRole"
 BACKUP_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/Standin-Data-BackupRole"
 FUNCTION_NAME = "Standin-Service-RestoreValidatorFunction"
 VALIDATOR_USER = "restore-validator-function"
