@@ -116,11 +116,18 @@ class Cleanup:
                 return found is None, "gone" if found is None else found.status
 
             self._wait(f"instance {instance_id} to be deleted", instance_gone)
-        try:
-            rds.delete_db_cluster(DBClusterIdentifier=created.name, SkipFinalSnapshot=True)
-        except Exception as error:
-            if aws_error_code(error) != "DBClusterNotFoundFault":
-                raise
+
+        def cluster_gone() -> tuple[bool, str]:
+            # A cluster still being created cannot be deleted yet: wait for it, then delete.
+            cluster = aurora.describe_cluster(rds, created.name)
+            if cluster is None:
+                return True, "gone"
+            if cluster.status == "available":
+                rds.delete_db_cluster(DBClusterIdentifier=created.name, SkipFinalSnapshot=True)
+                return False, "deleting"
+            return False, cluster.status
+
+        self._wait(f"cluster {created.name} to be deleted", cluster_gone)
 
     def _wait(self, what: str, poll: Callable[[], tuple[bool, str]]) -> None:
         self.progress.wait(

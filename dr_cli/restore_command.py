@@ -75,7 +75,8 @@ def run(
             now=now,
         )
     except BaseException:
-        progress.say(describe_left(cleanup, "kept (delete by hand if unwanted)"))
+        if cleanup.created:
+            progress.say(describe_left(cleanup, "kept (delete by hand if unwanted)"))
         raise
     steps = cutover.steps(stage, store, name)
     result = {**judged.as_dict(), "stage": stage.name, "cutover": steps}
@@ -87,7 +88,8 @@ def render(judged: Judged, steps: list[str]) -> str:
     lines = [
         f"restored {data['store']} into {data['resource']}",
         f"  how:        {data['how']}",
-        f"  restore:    {data['restoreSeconds']:.0f} s (requested {data['requestedAt']})",
+        f"  restore:    {data['restoreSeconds']:.0f} s "
+        f"(requested {sources.stamp(judged.restored.requested_at)})",
         f"  canary:     {data['canaryWrittenAt'] or 'none'}",
         f"  RPO:        {_seconds(data['rpoSeconds'])}",
         f"  RTO:        {_seconds(data['rtoSeconds'])}",
