@@ -42,6 +42,8 @@ from integration_tests.target import (
 )
 
 LOCAL, ENV = "local", "env"
+# Fixtures shared by the local restore tests live in a module, registered here.
+pytest_plugins = ["integration_tests.local.fixtures"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

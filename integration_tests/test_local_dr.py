@@ -17,7 +17,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -31,15 +30,6 @@ DR = Path(sys.executable).parent / "dr"
 RUN_SECONDS = 120
 # Fast polls and a bound that still ends a stuck wait within the test's own bound.
 FAST = ("--poll", "0.05", "--timeout", "30")
-
-
-@pytest.fixture(scope="module")
-def restore(local_stage: LocalStage) -> Iterator[RestoreStage]:
-    stage = RestoreStage(local_stage)
-    try:
-        yield stage
-    finally:
-        stage.close()
 
 
 @pytest.fixture(scope="module")
@@ -205,7 +195,8 @@ def test_restore_a_table_from_a_recovery_point_measures_its_rpo(
 def test_restore_the_latest_of_each_store_as_json(
     local_stage: LocalStage, restore: RestoreStage, env: dict[str, str]
 ) -> None:
-    backed_up(restore, "s3", minutes_ago(10))
+    for store in ("dynamodb", "s3", "aurora"):
+        backed_up(restore, store, minutes_ago(10))
     for store in ("dynamodb", "s3", "aurora"):
         done = dr(env, "restore", "standin", store, "--to", "latest", "--json", *FAST)
         assert done.returncode == 0, (store, done.stderr)

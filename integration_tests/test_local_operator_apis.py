@@ -10,7 +10,7 @@ and every loop is finite."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -68,15 +68,6 @@ SERVICE_OUTPUTS = {
     "RestoreReaderFunctionName",
     "RestoreTargets",
 }
-
-
-@pytest.fixture(scope="module")
-def restore(local_stage: LocalStage) -> Iterator[RestoreStage]:
-    stage = RestoreStage(local_stage)
-    try:
-        yield stage
-    finally:
-        stage.close()
 
 
 def client(stage: LocalStage, keys: Keys, service: str) -> Any:

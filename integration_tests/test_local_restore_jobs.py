@@ -7,7 +7,6 @@ to the step queue. What the validator builds on, checked on its own."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,17 +14,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from integration_tests.local.harness import REGION, LocalStage
+from integration_tests.local.harness import REGION
 from integration_tests.local.restore_stage import PLAN_ARN, RESTORE_ROLE_ARN, RestoreStage
-
-
-@pytest.fixture(scope="module")
-def restore(local_stage: LocalStage) -> Iterator[RestoreStage]:
-    stage = RestoreStage(local_stage)
-    try:
-        yield stage
-    finally:
-        stage.close()
 
 
 @pytest.fixture

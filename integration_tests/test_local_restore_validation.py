@@ -15,22 +15,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from integration_tests.local.harness import LocalStage
 from integration_tests.local.restore_stage import LOCAL_WAITS, RestoreStage, Validation
 
 STORES = ("dynamodb", "s3", "aurora")
 INSTANCE_WAIT = float(LOCAL_WAITS["INSTANCE_WAIT_SECONDS"])
 DELETE_WAIT = float(LOCAL_WAITS["INSTANCE_DELETE_WAIT_SECONDS"])
 SLACK = 10.0  # seconds a loaded machine may add to a bound
-
-
-@pytest.fixture(scope="module")
-def restore(local_stage: LocalStage) -> Iterator[RestoreStage]:
-    stage = RestoreStage(local_stage)
-    try:
-        yield stage
-    finally:
-        stage.close()
 
 
 @pytest.fixture(autouse=True)

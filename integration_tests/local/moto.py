@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import shutil
 import subprocess
 import sys
 import urllib.request
@@ -96,10 +95,7 @@ class MotoStage:
             iam.delete_user_policy(UserName=user, PolicyName=_DENY_POLICY)
 
 
-def moto_server_path() -> str:
-    """moto_server next to this interpreter (the venv's), else on PATH."""
-    beside = Path(sys.executable).parent / "moto_server"
-    return str(beside) if beside.exists() else (shutil.which("moto_server") or "moto_server")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -121,9 +117,20 @@ def moto_server(log_file: Path) -> Iterator[MotoProcess]:
     port = free_port()
     with log_file.open("w") as log:
         process = subprocess.Popen(
-            as_child([moto_server_path(), "-H", "127.0.0.1", "-p", str(port)]),
+            as_child(
+                [
+                    sys.executable,
+                    "-m",
+                    "integration_tests.local.moto_main",
+                    "-H",
+                    "127.0.0.1",
+                    "-p",
+                    str(port),
+                ]
+            ),
             stdout=log,
             stderr=subprocess.STDOUT,
+            cwd=ROOT,  # the repository, so `integration_tests` imports
         )
         try:
             yield MotoProcess(f"http://127.0.0.1:{port}", process, log_file)
