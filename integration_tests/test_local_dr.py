@@ -223,7 +223,7 @@ def test_a_time_outside_the_window_is_refused_with_the_window(env: dict[str, str
 def test_the_drill_proves_every_store_and_leaves_nothing(
     local_stage: LocalStage, restore: RestoreStage, env: dict[str, str]
 ) -> None:
-    for store in ("dynamodb", "s3"):
+    for store in ("aurora", "dynamodb", "s3"):
         backed_up(restore, store, minutes_ago(30))
     done = dr(env, "drill", "standin", *FAST)
     assert done.returncode == 0, done.stdout + done.stderr
