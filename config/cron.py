@@ -43,23 +43,38 @@ class Cron:
     years: frozenset[int]
     day_matches: Callable[[date], bool]
 
-    def runs(self, start: datetime, days: int = _HORIZON_DAYS) -> Iterator[datetime]:
-        """Every firing time from the day of `start` for `days` days, in order (UTC)."""
+    def days(self, start: datetime, days: int = _HORIZON_DAYS) -> Iterator[date]:
+        """Every day on which it fires, from the day of `start` for `days` days, in order."""
         day = start.date()
         for _ in range(days):
             if day.year in self.years and day.month in self.months and self.day_matches(day):
-                for hour in sorted(self.hours):
-                    for minute in sorted(self.minutes):
-                        yield datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC)
+                yield day
             day += timedelta(days=1)
+
+    def runs(self, start: datetime, days: int = _HORIZON_DAYS) -> Iterator[datetime]:
+        """Every firing time from the day of `start` for `days` days, in order (UTC)."""
+        for day in self.days(start, days):
+            for hour in sorted(self.hours):
+                for minute in sorted(self.minutes):
+                    yield datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC)
 
     def longest_gap(self, start: datetime | None = None) -> timedelta:
         """The longest time between two consecutive runs, over two years from `start`."""
+        # Every firing day has the same times, so the gaps are those within a day and those
+        # from one firing day's last run to the next one's first: a pass over days, not runs
+        # (an every-minute schedule has a million of those).
         start = start or datetime(2026, 1, 1, tzinfo=UTC)
-        runs = list(self.runs(start))
-        if len(runs) < 2:
+        times = sorted(timedelta(hours=h, minutes=m) for h in self.hours for m in self.minutes)
+        days = list(self.days(start))
+        if len(days) * len(times) < 2:
             raise CronError("runs fewer than twice in two years")
-        return max(later - earlier for earlier, later in itertools.pairwise(runs))
+        gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+        first, last = times[0], times[-1]
+        gaps += [
+            timedelta(days=(later - earlier).days) - last + first
+            for earlier, later in itertools.pairwise(days)
+        ]
+        return max(gaps)
 
 
 def parse(expression: str) -> Cron:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -28,6 +29,23 @@ START = datetime(2026, 1, 1, tzinfo=UTC)
 )
 def test_longest_gap_between_runs(expression: str, gap: timedelta) -> None:
     assert parse(expression).longest_gap(START) == gap
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "cron(0/7 1-3 ? * * *)",
+        "cron(5,50 22 ? * 2,5 *)",
+        "cron(0 0 L 2 ? *)",
+        "cron(10 4 29 * ? 2026-2027)",
+        "cron(0 9,23 ? * 6#3 *)",
+    ],
+)
+def test_longest_gap_is_the_largest_between_consecutive_runs(expression: str) -> None:
+    # The day-by-day arithmetic against every run, one after the other.
+    runs = list(parse(expression).runs(START))
+    brute = max(later - earlier for earlier, later in itertools.pairwise(runs))
+    assert parse(expression).longest_gap(START) == brute
 
 
 def test_runs_are_in_utc_and_in_order() -> None:
