@@ -23,6 +23,11 @@ class Aws:
     _session: Any = None
     _clients: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def from_session(cls, session: Any) -> Aws:
+        """A session made elsewhere, e.g. the post-deploy suite's (the assumed role's)."""
+        return cls(region=session.region_name, _session=session)
+
     def session(self) -> Any:
         if self._session is None:
             import boto3

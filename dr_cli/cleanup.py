@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dr_cli.aws import Aws
-from dr_cli.errors import describe
+from dr_cli.errors import CliError, describe
 from dr_cli.progress import Progress
 from dr_common import aurora
 from dr_common.errors import aws_error_code
@@ -100,7 +100,16 @@ class Cleanup:
                     for v in page.get(kind) or []
                 ]
                 if objects:
-                    s3.delete_objects(Bucket=name, Delete={"Objects": objects, "Quiet": True})
+                    answer = s3.delete_objects(
+                        Bucket=name, Delete={"Objects": objects, "Quiet": True}
+                    )
+                    # Quiet still lists the keys it could not delete, without raising.
+                    if errors := answer.get("Errors"):
+                        first = errors[0]
+                        raise CliError(
+                            f"DeleteObjects left {len(errors)} of {len(objects)} versions: "
+                            f"{first.get('Code')}: {first.get('Message')} ({first.get('Key')})"
+                        )
             s3.delete_bucket(Bucket=name)
         except Exception as error:
             if aws_error_code(error) != "NoSuchBucket":

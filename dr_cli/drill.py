@@ -69,6 +69,12 @@ class Drill:
         return planned
 
     def run(self, stores: list[str]) -> tuple[int, dict[str, Any], str]:
+        return self.run_plan(self.plan(stores))
+
+    def run_plan(
+        self, planned: list[tuple[str, str, Source | None]]
+    ) -> tuple[int, dict[str, Any], str]:
+        """The drill of a plan (see `plan`): (exit status, report, the report as text)."""
         cleanup = Cleanup(
             self.aws,
             self.progress,
@@ -86,7 +92,7 @@ class Drill:
         outcomes: list[Outcome] = []
         interrupted = False
         try:
-            for store, what, source in self.plan(stores):
+            for store, what, source in planned:
                 outcomes.append(self._one(restorer, store, what, source))
         except KeyboardInterrupt:
             interrupted = True
@@ -158,6 +164,8 @@ def render(report: dict[str, Any]) -> str:
         lines.append("cleaned up: nothing the drill created is left")
     if report["interrupted"]:
         lines.append("INTERRUPTED: the drill did not finish")
+    elif report["leftBehind"]:
+        lines.append("NOT CLEAN: restores were left behind (above)")
     elif all(o["verdict"] == "SUCCESSFUL" for o in report["outcomes"]) and report["outcomes"]:
         lines.append("every store restored and proven")
     else:

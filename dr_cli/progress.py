@@ -19,9 +19,14 @@ class Progress:
     stream: TextIO = sys.stderr
     quiet: bool = False
     clock: Callable[[], float] = time.monotonic
+    sink: Callable[[str], None] | None = None  # each line to this instead of the stream
 
     def say(self, line: str) -> None:
-        if not self.quiet:
+        if self.quiet:
+            return
+        if self.sink is not None:
+            self.sink(line)
+        else:
             print(line, file=self.stream, flush=True)
 
     def wait(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from dr_cli.aws import Aws
 from dr_cli.errors import CliError
@@ -26,11 +26,13 @@ class Stage:
     name: str  # the stacks' prefix, e.g. Dev
     region: str
     outputs: Mapping[str, str]  # both stacks' outputs
+    created_at: datetime | None = None  # the Data stack's creation: the stage's age
 
     @classmethod
     def load(cls, aws: Aws, name: str) -> Stage:
         prefix = stack_prefix(name)
         outputs: dict[str, str] = {}
+        created_at: datetime | None = None
         cloudformation = aws.client("cloudformation")
         for suffix in ("Data", "Service"):
             stack_name = f"{prefix}-{suffix}"
@@ -44,7 +46,9 @@ class Stage:
                     ) from None
                 raise
             outputs.update({o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])})
-        return cls(prefix, aws.region_name, outputs)
+            if suffix == "Data":
+                created_at = stack.get("CreationTime")
+        return cls(prefix, aws.region_name, outputs, created_at)
 
     def output(self, key: str) -> str:
         value = self.outputs.get(key)
