@@ -128,6 +128,16 @@ class BackupConfig(_Model):
     test_on_release: bool = Field(
         description="each release proves backups with a real on-demand backup job"
     )
+    drill_on_release: bool | None = Field(
+        default=None,
+        description="each release also restores the table from that job's recovery point and "
+        "the bucket from its newest, and judges their canaries against the RPO and RTO targets "
+        "(default: as testOnRelease)",
+    )
+
+    @property
+    def drills_on_release(self) -> bool:
+        return self.test_on_release if self.drill_on_release is None else self.drill_on_release
 
     @property
     def on_demand_retention_days(self) -> int:
@@ -217,6 +227,7 @@ class StageConfig(_Model):
     @model_validator(mode="after")
     def _check(self) -> Self:
         rules.check_restore_targets(self)
+        rules.check_release_drill(self)
         rules.check_zones(self)
         rules.check_removal(self)
         rules.check_vault_lock(self)

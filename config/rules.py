@@ -193,6 +193,15 @@ def check_restore_targets(stage: StageConfig) -> None:
             )
 
 
+def check_release_drill(stage: StageConfig) -> None:
+    backup = stage.backup
+    if backup.drill_on_release and not backup.test_on_release:
+        raise ConfigError(
+            f"dr.stages.{stage.name}.backup.drillOnRelease: the release drill restores the "
+            "recovery point of the release's backup job: set testOnRelease too"
+        )
+
+
 def check_vault_lock(stage: StageConfig) -> None:
     backup, key = stage.backup, f"dr.stages.{stage.name}.backup"
     lock = backup.vault_lock

@@ -100,6 +100,13 @@ def test_restore_targets_default_from_the_backup_schedule() -> None:
     assert dev.rto_target("s3").total_seconds() == 120 * 60
 
 
+def test_the_release_drill_follows_the_backup_test_unless_told() -> None:
+    dev, prod = load().stages
+    assert dev.backup.drills_on_release and not prod.backup.drills_on_release
+    dev, _ = load(stages__dev__backup__drillOnRelease=False).stages
+    assert dev.backup.test_on_release and not dev.backup.drills_on_release
+
+
 def test_config_is_frozen() -> None:
     config = load()
     with pytest.raises(ValidationError, match="frozen"):
@@ -263,6 +270,11 @@ BAD_VALUES = [
     ({"stages__prod__approval": "yes"}, "dr.stages.prod.approval: expected true or false"),
     ({"stages": {"dev": {}}}, "dr.stages: expected a list, got dict"),
     ({"stages__prod__database": None}, "dr.stages.prod.database: missing"),
+    (
+        {"stages__prod__backup__drillOnRelease": True},
+        "dr.stages.prod.backup.drillOnRelease: the release drill restores the recovery point "
+        "of the release's backup job: set testOnRelease too",
+    ),
     (
         {"stages__dev__restoreTesting": {"schedule": "cron(0 6 ? * SUN *)"}},
         "dr.stages.dev.restoreTesting.schedule: 'cron(0 6 ? * SUN *)' leaves 7 days, 0:00:00 "
