@@ -16,6 +16,7 @@ from stages.components.data_revision import data_revision
 from stages.components.dead_letters import DeadLetters
 from stages.components.health_check import HealthCheck
 from stages.components.post_deploy_access import PostDeployAccess
+from stages.components.release_drill_access import ReleaseDrillAccess
 from stages.components.restore_alarms import RestoreAlarms
 from stages.components.restore_validation import RestoreValidation
 from stages.components.restore_validator import RestoreValidator
@@ -128,3 +129,14 @@ class ServiceStack(DrStack):
             health_check=self.health_check,
             backup=data.backup,
         )
+        self.release_drill: ReleaseDrillAccess | None = None
+        if config.backup.drills_on_release:
+            self.release_drill = ReleaseDrillAccess(
+                self,
+                "ReleaseDrillAccess",
+                role=self.post_deploy.role,
+                stage_name=config.name,
+                stacks=[data, self],
+                restore_role=data.backup.restore_role,
+                data_key=data.keys.data,
+            )

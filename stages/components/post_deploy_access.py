@@ -67,8 +67,10 @@ class PostDeployAccess(Construct):
         acknowledge(
             self.role,
             "backup:DescribeBackupJob and backup:ListBackupJobs have no resource type in IAM, "
-            "so they cannot name a vault or a table; they only read job status. The function's "
-            "':*' is CDK's grant_invoke for that one function's versions and aliases.",
+            "so they cannot name a vault or a table; they only read job status (with the "
+            "release drill also ListRecoveryPointsByResource and DescribeRestoreJob, which "
+            "have none either and only read). The function's ':*' is CDK's grant_invoke for "
+            "that one function's versions and aliases.",
             "AwsSolutions-IAM5[Resource::*]",
             f"AwsSolutions-IAM5[Resource::<{logical_id(health_check.function)}.Arn>:*]",
         )

@@ -158,6 +158,22 @@ STAGE = {
         f"{NIST}IAMNoInlinePolicy": INLINE_REASON,
     },
 }
+# Only where the release drills (backup.drillOnRelease): the fixed configuration's dev.
+DRILL = "The release drill: ListRecoveryPointsByResource and DescribeRestoreJob have no"
+DRILL_STAGE = {
+    "Service/PostDeployAccess/Role": {
+        iam5(f"Resource::{arn}"): DRILL
+        for arn in (
+            "arn:aws:backup:<region>:<account>:recovery-point:*",
+            "arn:aws:dynamodb:<region>:<account>:table/*/backup/*",
+            "arn:aws:cloudformation:<region>:<account>:stack/Dev-Data/*",
+            "arn:aws:cloudformation:<region>:<account>:stack/Dev-Service/*",
+            "arn:aws:dynamodb:<region>:<account>:table/dr-drill-dev-*",
+            "arn:aws:s3:::dr-drill-dev-*",
+            "arn:aws:s3:::dr-drill-dev-*/*",
+        )
+    },
+}
 # Only where the removal posture is `destroy` (no deletion protection by design).
 DESTROY_STAGE = {
     "Data/Database/Cluster": {
@@ -238,7 +254,7 @@ def test_every_acknowledged_finding_is_listed_with_its_reason(synthesis: Synthes
             general = (_general(key, synthesis), _general(finding, synthesis))
             found.setdefault(where, {}).setdefault(general[0], {})[general[1]] = reason
     expected = {
-        "Dev": _merge(STAGE, DESTROY_STAGE),
+        "Dev": _merge(_merge(STAGE, DESTROY_STAGE), DRILL_STAGE),
         "Prod": STAGE,
         "Pipeline": PIPELINE,
     }

@@ -228,7 +228,14 @@ def test_the_post_deploy_role_may_pass_only_the_release_role_and_list_jobs(
 ) -> None:
     statements = _post_deploy_statements(synthesis)
     [pass_role] = [s for s in statements if "iam:PassRole" in as_list(s["Action"])]
-    assert _exported(dev_data, pass_role["Resource"]) == get_att(_release_role_id(synthesis), "Arn")
+    passed = [_exported(dev_data, each) for each in as_list(pass_role["Resource"])]
+    # The release's backup role; and, as dev drills on release, the stage's restore role.
+    assert synthesis.stages["dev"].config.backup.drills_on_release
+    restore_role_id = logical_id(synthesis.stages["dev"].data.backup.restore_role)
+    assert passed == [
+        get_att(_release_role_id(synthesis), "Arn"),
+        get_att(restore_role_id, "Arn"),
+    ]
     assert pass_role["Condition"] == {
         "StringEquals": {"iam:PassedToService": "backup.amazonaws.com"}
     }
@@ -237,7 +244,13 @@ def test_the_post_deploy_role_may_pass_only_the_release_role_and_list_jobs(
     # (CDK merges it with DescribeBackupJob's statement, which is "*" for the same reason.)
     [listing] = [s for s in statements if "backup:ListBackupJobs" in as_list(s["Action"])]
     assert listing["Resource"] == "*" and "Condition" not in listing
-    assert set(as_list(listing["Action"])) == {"backup:DescribeBackupJob", "backup:ListBackupJobs"}
+    assert set(as_list(listing["Action"])) == {
+        "backup:DescribeBackupJob",
+        "backup:ListBackupJobs",
+        # The release drill's, without resource types too.
+        "backup:DescribeRestoreJob",
+        "backup:ListRecoveryPointsByResource",
+    }
 
 
 def test_the_pipeline_runs_the_release_job_as_the_release_role(synthesis: Synthesis) -> None:
