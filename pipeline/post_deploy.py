@@ -12,9 +12,15 @@ from pipeline.artifacts import ARTIFACT_REASON, ArtifactStore, artifact_findings
 from stages.compliance import accept_inline_grants, acknowledge
 from stages.dr_stage import DrStage
 
-# CodeBuild stops the step at STEP_TIMEOUT; the backup poll gives up (and says why) well before.
+# CodeBuild stops the step at its timeout; every wait inside gives up (and says why) before.
+# Without the drill: the smoke poll (5 min and a call) and the backup job (45 min and a call).
 STEP_TIMEOUT = Duration.minutes(60)
 BACKUP_TIMEOUT = Duration.minutes(45)
+# With the drill: each store's restore wait (DRILL_TIMEOUT), its read, and its clean-up (dr's
+# bound per wait, 30 min: the restore job's end, then the table's deletion), after the above.
+# README "The drill in the release" has the sum; a test keeps it under the step's timeout.
+DRILL_TIMEOUT = Duration.minutes(40)
+DRILL_STEP_TIMEOUT = Duration.minutes(330)
 REPORT_DIR = "reports"
 REPORT_FILE = "post-deploy.xml"
 # The post-deploy step's action name in each stage of the pipeline.
@@ -61,14 +67,15 @@ class PostDeployTests(Construct):
                     resources=[pipeline.post_deploy_role_arn(config)],
                 )
             ],
-            timeout=STEP_TIMEOUT,
+            timeout=DRILL_STEP_TIMEOUT if config.backup.drills_on_release else STEP_TIMEOUT,
             install_commands=[
                 "python -m pip install --quiet --disable-pip-version-check "
                 "-r integration_tests/requirements.txt -c constraints.txt"
             ],
             commands=[
+                # junit_logging: each case's output (the drill's report) in the test report.
                 "python -m pytest integration_tests -p no:cacheprovider "
-                f"--junitxml={REPORT_DIR}/{REPORT_FILE}"
+                f"-o junit_logging=system-out --junitxml={REPORT_DIR}/{REPORT_FILE}"
             ],
             env={
                 "DR_TARGET": "env",
@@ -78,6 +85,8 @@ class PostDeployTests(Construct):
                 "BACKUP_TEST": "true" if config.backup.test_on_release else "false",
                 "BACKUP_RETENTION_DAYS": str(config.backup.on_demand_retention_days),
                 "BACKUP_TIMEOUT_SECONDS": str(int(BACKUP_TIMEOUT.to_seconds())),
+                "DRILL_ON_RELEASE": "true" if config.backup.drills_on_release else "false",
+                "DRILL_TIMEOUT_SECONDS": str(int(DRILL_TIMEOUT.to_seconds())),
             },
             env_from_cfn_outputs={
                 "HEALTH_CHECK_FUNCTION_NAME": outputs.health_check_function_name,

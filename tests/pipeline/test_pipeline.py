@@ -11,9 +11,20 @@ from aws_cdk import App, Stack
 from aws_cdk.assertions import Template
 
 import app as cdk_app
+from dr_cli.cleanup import Cleanup
+from integration_tests.backup_job import DEFAULT_CALL_SECONDS
+from integration_tests.health import INVOKE_SECONDS
+from integration_tests.target import DEFAULT_SMOKE_TIMEOUT_SECONDS
 from pipeline.artifacts import ArtifactStore
 from pipeline.pipeline_stack import CHANGE_SET_NAME, NODE_VERSION, PYTHON_VERSION
-from pipeline.post_deploy import BACKUP_TIMEOUT, REPORT_DIR, REPORT_FILE, STEP_TIMEOUT
+from pipeline.post_deploy import (
+    BACKUP_TIMEOUT,
+    DRILL_STEP_TIMEOUT,
+    DRILL_TIMEOUT,
+    REPORT_DIR,
+    REPORT_FILE,
+    STEP_TIMEOUT,
+)
 from tests.support.pipeline_view import approval_problems
 from tests.support.synthesis import ROOT, Synthesis, cdk_context
 from tests.support.templates import as_list, logical_id, only, props, resources, walk
@@ -206,18 +217,42 @@ def test_post_deploy_step_gets_the_stage_outputs_and_reports_junit(
         "BACKUP_TEST": "true" if config.backup.test_on_release else "false",
         "BACKUP_RETENTION_DAYS": str(config.backup.on_demand_retention_days),
         "BACKUP_TIMEOUT_SECONDS": str(int(BACKUP_TIMEOUT.to_seconds())),
+        "DRILL_ON_RELEASE": "true" if config.backup.drills_on_release else "false",
+        "DRILL_TIMEOUT_SECONDS": str(int(DRILL_TIMEOUT.to_seconds())),
     }
-    assert props(project)["TimeoutInMinutes"] == STEP_TIMEOUT.to_minutes()
-    assert BACKUP_TIMEOUT.to_seconds() < STEP_TIMEOUT.to_seconds()
+    timeout = DRILL_STEP_TIMEOUT if config.backup.drills_on_release else STEP_TIMEOUT
+    assert props(project)["TimeoutInMinutes"] == timeout.to_minutes()
     spec = _build_spec(pipeline_template, project_id)
     [command] = spec["phases"]["build"]["commands"]
     assert command.startswith("python -m pytest integration_tests ")
     assert f"--junitxml={REPORT_DIR}/{REPORT_FILE}" in command
+    assert "-o junit_logging=system-out" in command  # the drill's report in the test report
     assert spec["reports"]["PostDeployTests"] == {
         "files": [REPORT_FILE],
         "base-directory": REPORT_DIR,
         "file-format": "JUNITXML",
     }
+
+
+# One dr call: 3 attempts of a 10 s connect and a 30 s read (dr_cli.aws).
+DR_CALL_SECONDS = 3 * (10 + 30)
+# The step's install phase before the suite starts (pip installs pytest and boto3).
+INSTALL_SECONDS = 5 * 60
+
+
+def test_every_wait_of_the_post_deploy_step_ends_before_codebuild_stops_it() -> None:
+    smoke = DEFAULT_SMOKE_TIMEOUT_SECONDS + INVOKE_SECONDS
+    backup = BACKUP_TIMEOUT.to_seconds() + DEFAULT_CALL_SECONDS
+    assert INSTALL_SECONDS + smoke + backup < STEP_TIMEOUT.to_seconds()
+    # A wait may pass its bound by the one call it is in.
+    wait = DR_CALL_SECONDS + DRILL_TIMEOUT.to_seconds()
+    cleanup_wait = DR_CALL_SECONDS + Cleanup.bound_seconds
+    setup = 3 * DR_CALL_SECONDS  # the two stacks' outputs, the recovery points
+    # Start, wait, read; clean-up: the job's end, delete, (the table) its deletion.
+    table = setup + DR_CALL_SECONDS + wait + DR_CALL_SECONDS + 2 * cleanup_wait + DR_CALL_SECONDS
+    bucket = setup + DR_CALL_SECONDS + wait + DR_CALL_SECONDS + cleanup_wait + 3 * DR_CALL_SECONDS
+    worst = INSTALL_SECONDS + smoke + backup + table + bucket
+    assert worst < DRILL_STEP_TIMEOUT.to_seconds(), worst / 60
 
 
 def _statements(template: Template) -> list[tuple[str, dict[str, Any]]]:
@@ -305,13 +340,15 @@ def test_post_deploy_role_trusts_only_the_pipeline_runner_and_allows_exactly_the
         for statement in statements
         for action in as_list(statement["Action"])
     }
-    assert set(by_action) == {
+    proof = {
         "lambda:InvokeFunction",
         "backup:StartBackupJob",
         "backup:DescribeBackupJob",
         "backup:ListBackupJobs",
         "iam:PassRole",
     }
+    drill = set(DRILL_RESOURCES) if stage_config.backup.drills_on_release else set()
+    assert set(by_action) == proof | drill
     assert by_action["lambda:InvokeFunction"][0] == {"Fn::GetAtt": [function_id, "Arn"]}
     # No resource type exists in IAM for these two: they only read job status.
     assert by_action["backup:DescribeBackupJob"] == by_action["backup:ListBackupJobs"] == "*"
@@ -322,6 +359,77 @@ def test_post_deploy_role_trusts_only_the_pipeline_runner_and_allows_exactly_the
     assert release_role_id in json.dumps(by_action["iam:PassRole"])
     assert logical_id(data.backup.backup_role) not in json.dumps(by_action["iam:PassRole"])
     [pass_role] = [s for s in statements if s["Action"] == "iam:PassRole"]
+    assert pass_role["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "backup.amazonaws.com"}
+    }
+
+
+# The release drill's actions (test_the_release_drill_may_touch_only_...: their resources).
+DRILL_RESOURCES = {
+    "cloudformation:DescribeStacks": "stacks",
+    "backup:ListRecoveryPointsByResource": "*",
+    "backup:DescribeRestoreJob": "*",
+    "backup:StartRestoreJob": "recovery points",
+    "dynamodb:DescribeTable": "table/dr-drill-{stage}-*",
+    "dynamodb:GetItem": "table/dr-drill-{stage}-*",
+    "dynamodb:DeleteTable": "table/dr-drill-{stage}-*",
+    "s3:ListBucketVersions": "dr-drill-{stage}-*",
+    "s3:DeleteBucket": "dr-drill-{stage}-*",
+    "s3:GetObject": "dr-drill-{stage}-*/*",
+    "s3:DeleteObject": "dr-drill-{stage}-*/*",
+    "s3:DeleteObjectVersion": "dr-drill-{stage}-*/*",
+    "kms:Decrypt": "data key",
+}
+
+
+def test_the_release_drill_may_touch_only_restored_resources_and_its_own_stage(
+    synthesis: Synthesis,
+) -> None:
+    dr_stage = synthesis.stages["dev"]
+    config = dr_stage.config
+    assert config.backup.drills_on_release
+    role = dr_stage.service.post_deploy.role
+    template = synthesis.templates["Dev-Service"]
+    [policy] = [
+        p
+        for p in resources(template, "AWS::IAM::Policy").values()
+        if {"Ref": logical_id(role)} in props(p)["Roles"]
+    ]
+    statements = props(policy)["PolicyDocument"]["Statement"]
+    found = {
+        action: as_list(statement["Resource"])
+        for statement in statements
+        for action in as_list(statement["Action"])
+        if action in DRILL_RESOURCES
+    }
+    where = f"{config.region}:{config.account}"
+    for action, kind in DRILL_RESOURCES.items():
+        if "{stage}" in kind:
+            service = action.split(":")[0]
+            arn = (
+                f"arn:aws:{service}:{where}:{kind}"
+                if service == "dynamodb"
+                else f"arn:aws:s3:::{kind}"
+            )
+            assert found[action] == [arn.format(stage="dev")], action
+    assert found["backup:ListRecoveryPointsByResource"] == ["*"]
+    assert found["backup:DescribeRestoreJob"] == ["*"]
+    assert found["cloudformation:DescribeStacks"] == [
+        f"arn:aws:cloudformation:{where}:stack/Dev-Data/*",
+        f"arn:aws:cloudformation:{where}:stack/Dev-Service/*",
+    ]
+    assert found["backup:StartRestoreJob"] == [
+        f"arn:aws:backup:{where}:recovery-point:*",
+        f"arn:aws:dynamodb:{where}:table/*/backup/*",
+    ]
+    data = dr_stage.data
+    [decrypt] = found["kms:Decrypt"]
+    assert logical_id(data.keys.data) in json.dumps(decrypt)
+    # The restore role is passed to AWS Backup only; the plans' backup role never.
+    [pass_role] = [s for s in statements if s["Action"] == "iam:PassRole"]
+    passed = json.dumps(pass_role["Resource"])
+    assert logical_id(data.backup.restore_role) in passed
+    assert logical_id(data.backup.backup_role) not in passed
     assert pass_role["Condition"] == {
         "StringEquals": {"iam:PassedToService": "backup.amazonaws.com"}
     }
