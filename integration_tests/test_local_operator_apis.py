@@ -379,7 +379,8 @@ def test_a_point_in_time_restore_copies_the_live_database_as_of_the_request(
             rds.describe_db_instances(DBInstanceIdentifier="drv-drill")
         except ClientError:
             break
-    assert local_stage.standin.rds_instances() == []
+    # Other tests on this local stage (a `dr restore`) may keep instances of their own.
+    assert "drv-drill" not in local_stage.standin.rds_instances()
     assert refused(lambda: rds.delete_db_cluster(DBClusterIdentifier=name)) == (
         "InvalidParameterCombination",
         400,
