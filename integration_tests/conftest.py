@@ -73,6 +73,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="stage-name target: the backup job's hard time bound",
     )
     group.addoption(
+        "--drill",
+        default="false",
+        choices=("true", "false"),
+        help="stage-name target: restore the table (from the backup test's recovery point) and "
+        "the bucket into new resources, judge their canaries, delete them (default: false; "
+        "the pipeline's step follows the stage's backup.drillOnRelease)",
+    )
+    group.addoption(
         "--assume-role",
         action="store_true",
         help="stage-name target: assume the stack's PostDeployRoleArn (which trusts only the "
@@ -88,6 +96,7 @@ def target_kind(config: pytest.Config) -> str:
 def pytest_configure(config: pytest.Config) -> None:
     """Refuse bad settings now, in one line (exit code 4), not after the first test."""
     config.addinivalue_line("markers", "backup: starts a real on-demand AWS Backup job")
+    config.addinivalue_line("markers", "drill: restores stores into new resources (after backup)")
     kind = target_kind(config)
     try:
         if kind == ENV:
@@ -120,9 +129,22 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     return None
 
 
+def _phase(item: pytest.Item) -> int:
+    if item.get_closest_marker("drill"):
+        return 2
+    return 1 if item.get_closest_marker("backup") else 0
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # The backup job last: the quick smoke test reports first, before a long wait.
-    items.sort(key=lambda item: item.get_closest_marker("backup") is not None)
+    # The quick smoke test reports first, before a long wait; then the backup job; the drill
+    # last, as it restores the recovery point the backup job made.
+    items.sort(key=_phase)
+
+
+@pytest.fixture(scope="session")
+def release_points() -> dict[str, str]:
+    """What this run's backup test made, for the drill: store -> recovery point ARN."""
+    return {}
 
 
 @pytest.fixture(scope="session")
@@ -155,6 +177,7 @@ def target(request: pytest.FixtureRequest) -> Target:
             timeout_seconds=float(request.config.getoption("--backup-timeout-seconds")),
             assume_role=bool(request.config.getoption("--assume-role")),
             env=os.environ,
+            drill=backup_flag(str(request.config.getoption("--drill")), "--drill"),
         )
     except (TargetError, ClientError, BotoCoreError) as error:
         pytest.fail(f"cannot resolve DR target {kind!r}: {error}", pytrace=False)

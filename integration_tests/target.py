@@ -10,7 +10,9 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import ClientError
+from botocore.session import get_session
 
 from integration_tests import bounded
 
@@ -29,9 +31,8 @@ LAMBDA_CONFIG = Config(
 BACKUP_CONFIG = Config(
     retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=5, read_timeout=10
 )
-# Role chaining (CodeBuild's role -> the stage's role) caps a session at one hour; the smoke
-# bound and the backup bound (BACKUP_TIMEOUT_SECONDS, 2700 in the pipeline), each plus its
-# last call's budget, fit in it: 300 + 90 + 2700 + 60 s.
+# Role chaining (CodeBuild's role -> the stage's role) caps a session at one hour: the suite
+# assumes the role again before its credentials expire (build_session).
 SESSION_SECONDS = 3600
 DEFAULT_POLL_INITIAL_SECONDS = 5.0
 DEFAULT_POLL_MAX_SECONDS = 30.0
@@ -40,6 +41,8 @@ DEFAULT_POLL_MAX_SECONDS = 30.0
 # to 5 minutes. Optional, any target: SMOKE_TIMEOUT_SECONDS, SMOKE_POLL_SECONDS.
 DEFAULT_SMOKE_TIMEOUT_SECONDS = 300.0
 DEFAULT_SMOKE_POLL_SECONDS = 10.0
+# The release drill's bound on each of its waits (a restore job, deleting what it made).
+DEFAULT_DRILL_TIMEOUT_SECONDS = 2700.0
 
 REQUIRED = (
     "DR_STAGE",
@@ -74,6 +77,13 @@ class SmokeSettings:
 
 
 @dataclass(frozen=True)
+class DrillSettings:
+    enabled: bool
+    selected_by: str  # what decided `enabled`, for the skip reason
+    timeout_seconds: float = DEFAULT_DRILL_TIMEOUT_SECONDS  # each wait's bound
+
+
+@dataclass(frozen=True)
 class Target:
     stage: str
     region: str
@@ -83,6 +93,7 @@ class Target:
     backup_role_arn: str  # the role the release's backup job runs as (not the plans' role)
     backup: BackupSettings
     smoke: SmokeSettings
+    drill: DrillSettings
     assume_role_arn: str | None  # when set, every call is made with this role's credentials
     source: str  # where the values came from, for the report header
 
@@ -131,6 +142,15 @@ def smoke_settings(env: Mapping[str, str]) -> SmokeSettings:
     )
 
 
+def drill_settings(env: Mapping[str, str], enabled: bool, selected_by: str) -> DrillSettings:
+    """DRILL_TIMEOUT_SECONDS is optional, for any target."""
+    return DrillSettings(
+        enabled=enabled,
+        selected_by=selected_by,
+        timeout_seconds=_number(env, "DRILL_TIMEOUT_SECONDS", DEFAULT_DRILL_TIMEOUT_SECONDS),
+    )
+
+
 def _backup_settings(
     env: Mapping[str, str],
     enabled: bool,
@@ -176,6 +196,12 @@ def target_from_env(env: Mapping[str, str]) -> Target:
             timeout_seconds=_number(env, "BACKUP_TIMEOUT_SECONDS"),
         ),
         smoke=smoke_settings(env),
+        # Optional: a post-deploy step of an earlier release sets no DRILL_ON_RELEASE.
+        drill=drill_settings(
+            env,
+            enabled=backup_flag(env.get("DRILL_ON_RELEASE") or "false", "DRILL_ON_RELEASE"),
+            selected_by=f"DRILL_ON_RELEASE={env.get('DRILL_ON_RELEASE') or 'unset'}",
+        ),
         assume_role_arn=env.get("POST_DEPLOY_ROLE_ARN") or None,
         source="environment (DR_TARGET=env)",
     )
@@ -201,6 +227,7 @@ def target_from_stacks(
     timeout_seconds: float,
     assume_role: bool,
     env: Mapping[str, str],
+    drill: bool = False,
     session: Any = None,
 ) -> Target:
     """A deployed stage by name: the outputs of its `<stage>-Data` and `<stage>-Service`
@@ -255,6 +282,7 @@ def target_from_stacks(
             timeout_seconds=finite_positive(timeout_seconds, "--backup-timeout-seconds"),
         ),
         smoke=smoke_settings(env),
+        drill=drill_settings(env, enabled=drill, selected_by=f"--drill {str(drill).lower()}"),
         assume_role_arn=role if assume_role else None,
         source=f"stacks {stage}-Data and {stage}-Service",
     )
@@ -267,19 +295,33 @@ def role_session_name(stage: str) -> str:
 
 def build_session(target: Target) -> Any:
     """A boto3 session for the target: the caller's own credentials, or, when the target
-    names a role, that role's temporary credentials (and nothing else) for every call."""
+    names a role, that role's temporary credentials (and nothing else) for every call,
+    assumed again before they expire: role chaining caps one session at an hour, and the
+    backup job and the drill together may wait for longer."""
     base = boto3.Session(region_name=target.region)
     if target.assume_role_arn is None:
         return base
     sts = base.client("sts", config=CLIENT_CONFIG)
-    credentials = sts.assume_role(
-        RoleArn=target.assume_role_arn,
-        RoleSessionName=role_session_name(target.stage),
-        DurationSeconds=SESSION_SECONDS,
-    )["Credentials"]
-    return boto3.Session(
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-        region_name=target.region,
+    role_arn, session_name = target.assume_role_arn, role_session_name(target.stage)
+
+    def assume() -> dict[str, str]:
+        credentials = sts.assume_role(
+            RoleArn=role_arn, RoleSessionName=session_name, DurationSeconds=SESSION_SECONDS
+        )["Credentials"]
+        expiry = credentials["Expiration"]
+        return {
+            "access_key": credentials["AccessKeyId"],
+            "secret_key": credentials["SecretAccessKey"],
+            "token": credentials["SessionToken"],
+            # A datetime from botocore; the text of it from a stubbed answer.
+            "expiry_time": str(getattr(expiry, "isoformat", lambda: expiry)()),
+        }
+
+    credentials = RefreshableCredentials.create_from_metadata(
+        metadata=assume(), refresh_using=assume, method="sts-assume-role"
     )
+    session = get_session()
+    # botocore has no public way to hand a session refreshable credentials; its session
+    # keeps the resolved ones in `_credentials`, which get_credentials() returns.
+    session._credentials = credentials
+    return boto3.Session(botocore_session=session, region_name=target.region)

@@ -13,7 +13,7 @@ from integration_tests.target import BACKUP_CONFIG, Target
 
 @pytest.mark.backup
 def test_on_demand_backup_of_the_table_completes(
-    target: Target, aws: Any, progress: Callable[[str], None]
+    target: Target, aws: Any, progress: Callable[[str], None], release_points: dict[str, str]
 ) -> None:
     settings = target.backup
     if not settings.enabled:
@@ -40,6 +40,8 @@ def test_on_demand_backup_of_the_table_completes(
         failure = str(error)
     else:
         progress(f"[backup] recovery point {status.recovery_point_arn}")
+        if status.recovery_point_arn:
+            release_points["dynamodb"] = status.recovery_point_arn
         return
     # Outside the except block: there, pytest would also print the exception chain.
     pytest.fail(failure, pytrace=False)

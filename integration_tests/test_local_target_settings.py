@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -140,43 +141,78 @@ def test_a_stage_name_refuses_a_bound_that_is_not_finite_and_positive(seconds: f
         by_name(STAGE, None, timeout_seconds=seconds)
 
 
-def test_the_post_deploy_role_is_assumed_for_an_hour_and_its_credentials_sign_every_call(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """What moto's STS does not record: the session's duration (the most role chaining
-    allows) and name, asked of AssumeRole; the issued credentials are the session's."""
-    role = "arn:aws:iam::123456789012:role/dr-release-dev-post-deploy-test"
+def _in(delta: timedelta) -> str:
+    return (datetime.now(UTC) + delta).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+POST_DEPLOY_ROLE = "arn:aws:iam::123456789012:role/dr-release-dev-post-deploy-test"
+ASKED = {
+    "RoleArn": POST_DEPLOY_ROLE,
+    "RoleSessionName": "dr-post-deploy-Dev",
+    "DurationSeconds": 3600,
+}
+
+
+def _stubbed_sts(monkeypatch: pytest.MonkeyPatch) -> Stubber:
+    """build_session's STS client, answering from the returned stubber."""
     sts = boto3.client(
         "sts", region_name=REGION, aws_access_key_id="runner", aws_secret_access_key="runner"
-    )
-    stubber = Stubber(sts)
-    issued = {
-        "AccessKeyId": "ASIAISSUEDISSUED0001",
-        "SecretAccessKey": "issued-secret",
-        "SessionToken": "issued-token",
-        "Expiration": "2026-11-30T09:00:00Z",
-    }
-    stubber.add_response(
-        "assume_role",
-        {"Credentials": issued},
-        {"RoleArn": role, "RoleSessionName": "dr-post-deploy-Dev", "DurationSeconds": 3600},
     )
     real_session = boto3.Session
 
     def session(**options: Any) -> Any:
-        if "aws_access_key_id" in options:  # the assumed role's
-            return real_session(**options)
         base = real_session(**options)
         monkeypatch.setattr(base, "client", lambda service, **_: sts)
         return base
 
     monkeypatch.setattr("integration_tests.target.boto3.Session", session)
+    return Stubber(sts)
+
+
+def _issued(key: str, expires_in: timedelta) -> dict[str, Any]:
+    return {
+        "Credentials": {
+            "AccessKeyId": key,
+            "SecretAccessKey": f"{key}-secret",
+            "SessionToken": f"{key}-token",
+            "Expiration": _in(expires_in),
+        }
+    }
+
+
+def test_the_post_deploy_role_is_assumed_again_before_its_credentials_expire(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Role chaining caps a session at an hour; the drill may run longer. Credentials within
+    botocore's refresh window (10 minutes before expiry) are replaced by a new AssumeRole."""
+    stubber = _stubbed_sts(monkeypatch)
+    stubber.add_response(
+        "assume_role", _issued("ASIAEXPIRINGSOON0001", timedelta(minutes=5)), ASKED
+    )
+    stubber.add_response("assume_role", _issued("ASIARENEWED000002", timedelta(hours=1)), ASKED)
     with stubber:
-        found = build_session(target_from_env({**CONTRACT, "POST_DEPLOY_ROLE_ARN": role}))
+        found = build_session(
+            target_from_env({**CONTRACT, "POST_DEPLOY_ROLE_ARN": POST_DEPLOY_ROLE})
+        )
+        assert found.get_credentials().get_frozen_credentials().access_key == "ASIARENEWED000002"
+    stubber.assert_no_pending_responses()
+
+
+def test_the_post_deploy_role_is_assumed_for_an_hour_and_its_credentials_sign_every_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What moto's STS does not record: the session's duration (the most role chaining
+    allows) and name, asked of AssumeRole; the issued credentials are the session's."""
+    stubber = _stubbed_sts(monkeypatch)
+    stubber.add_response("assume_role", _issued("ASIAISSUEDISSUED0001", timedelta(hours=1)), ASKED)
+    with stubber:
+        found = build_session(
+            target_from_env({**CONTRACT, "POST_DEPLOY_ROLE_ARN": POST_DEPLOY_ROLE})
+        )
     stubber.assert_no_pending_responses()
     credentials = found.get_credentials()
     assert (credentials.access_key, credentials.secret_key, credentials.token) == (
         "ASIAISSUEDISSUED0001",
-        "issued-secret",
-        "issued-token",
+        "ASIAISSUEDISSUED0001-secret",
+        "ASIAISSUEDISSUED0001-token",
     )
