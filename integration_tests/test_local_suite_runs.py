@@ -14,9 +14,11 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
 
+from dr_common import canary
 from integration_tests.health import invoke_health_check
 from integration_tests.local import post_deploy_packages
 from integration_tests.local.harness import (
@@ -36,6 +38,11 @@ from integration_tests.standin import Keys
 
 SMOKE = "test_health_check_reports_every_component_healthy"
 BACKUP = "test_on_demand_backup_of_the_table_completes"
+DRILL = {
+    store: f"test_the_release_drill_restores_and_proves_the_store[{store}]"
+    for store in ("dynamodb", "s3")
+}
+NO_DRILL = {case: "skipped" for case in DRILL.values()}
 JOB_ID = r"[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}"
 WHOLE_SUITE, BACKUP_ONLY = ["integration_tests"], ["integration_tests/test_backup.py"]
 SMOKE_ONLY = ["integration_tests/test_smoke.py"]
@@ -49,6 +56,36 @@ def _register_unready_function(stage: LocalStage, principal: str) -> None:
     stage.register_function(UNREADY_FUNCTION, DB_PORT=str(free_port()))
     # Warm now: a cold start while every run starts at once would use up the short bound.
     invoke_health_check(stage.lambda_client(), UNREADY_FUNCTION)
+
+
+def _bucket_backed_up(stage: LocalStage, principal: str) -> None:
+    """The bucket as a running stage has it: the health check's canary, and the plan's
+    completed recovery point holding it (the release drill restores the newest)."""
+    stage.moto.client("s3").put_object(
+        Bucket=stage.moto.bucket_name,
+        Key=canary.S3_OBJECT_KEY,
+        Body=json.dumps({canary.WRITTEN_AT: canary.to_text(datetime.now(UTC))}).encode(),
+    )
+    stage.standin.add_plan_job(
+        f"arn:aws:s3:::{stage.moto.bucket_name}",
+        VAULT_NAME,
+        BACKUP_ROLE_ARN,
+        principal=principal,
+        listings=0,
+    )
+
+
+def _restores_denied(stage: LocalStage, principal: str) -> None:
+    """A release whose post-deploy role may not start restores: the drill must fail it."""
+    _bucket_backed_up(stage, principal)
+    stage.standin.inject_fault(
+        "StartRestoreJob",
+        "AccessDeniedException",
+        "User is not authorized to perform: backup:StartRestoreJob",
+        status=403,
+        count=2,
+        principal=principal,
+    )
 
 
 def _plan_job_running(stage: LocalStage, principal: str) -> None:
@@ -67,7 +104,8 @@ class Scenario:
 
 
 SCENARIOS = {
-    "pipeline": Scenario(WHOLE_SUITE, {}),
+    "pipeline": Scenario(WHOLE_SUITE, {"DRILL_ON_RELEASE": "true"}, _bucket_backed_up),
+    "drill-denied": Scenario(WHOLE_SUITE, {"DRILL_ON_RELEASE": "true"}, _restores_denied),
     "developer": Scenario(["integration_tests", "--target", "Standin"], {}, developer=True),
     "job-failed": Scenario(
         BACKUP_ONLY,
@@ -209,7 +247,14 @@ def test_the_pipeline_run_passes_with_every_call_signed_by_the_assumed_role(
 ) -> None:
     run = runs["pipeline"]
     assert run.result.returncode == 0, run.result.output
-    assert run.outcomes() == {SMOKE: "passed", BACKUP: "passed"}  # no local-only test
+    passed = {case: "passed" for case in DRILL.values()}
+    assert run.outcomes() == {SMOKE: "passed", BACKUP: "passed", **passed}  # no local-only
+    # The drill's report, in the JUnit report the pipeline publishes.
+    for store, case in DRILL.items():
+        out = run.result.cases[case].system_out
+        assert "DR drill of Standin" in out, out
+        assert re.search(rf"^{store} .* SUCCESSFUL ", out, re.MULTILINE), out
+        assert "cleaned up: nothing the drill created is left" in out, out
     role = run.principal.rsplit("/", 1)[1]
     session = f"arn:aws:sts::{ACCOUNT}:assumed-role/{role}/dr-post-deploy-Standin"
     calls = local_stage.standin.requests(run.principal)
@@ -218,6 +263,10 @@ def test_the_pipeline_run_passes_with_every_call_signed_by_the_assumed_role(
         "ListBackupJobs",
         "StartBackupJob",
         "DescribeBackupJob",
+        # The release drill's.
+        "ListRecoveryPointsByResource",
+        "StartRestoreJob",
+        "DescribeRestoreJob",
     }
     for call in calls:
         # Temporary credentials moto's STS issued for the run's role, with their token.
@@ -228,6 +277,26 @@ def test_the_pipeline_run_passes_with_every_call_signed_by_the_assumed_role(
         assert call["signature_verified"] is True
         assert call["status"] == 200
     assert local_stage.standin.requests(run.keys.access_key_id) == []  # nothing as the runner
+
+
+def test_a_restore_the_release_cannot_make_fails_the_release_naming_the_store(
+    runs: dict[str, Run], local_stage: LocalStage
+) -> None:
+    run = runs["drill-denied"]
+    assert run.result.returncode == 1, run.result.output
+    failed = {case: "failed" for case in DRILL.values()}
+    assert run.outcomes() == {SMOKE: "passed", BACKUP: "passed", **failed}
+    for store, case in DRILL.items():
+        message = run.result.cases[case].message.splitlines()[0]
+        assert re.fullmatch(
+            rf"Failed: {store}: StartRestoreJob failed: AccessDeniedException: User is not "
+            r"authorized to perform: backup:StartRestoreJob",
+            message,
+        ), message
+    # Nothing was restored, so nothing is left: no table or bucket of the drill's.
+    tables = local_stage.moto.client("dynamodb").list_tables()["TableNames"]
+    buckets = [b["Name"] for b in local_stage.moto.client("s3").list_buckets()["Buckets"]]
+    assert not [name for name in tables + buckets if name.startswith("dr-drill-")]
 
 
 def test_a_role_that_does_not_trust_the_runner_cannot_be_assumed(runs: dict[str, Run]) -> None:
@@ -288,7 +357,7 @@ def test_a_developer_run_reads_the_stacks_and_the_vault_lock_with_own_credential
 ) -> None:
     run = runs["developer"]
     assert run.result.returncode == 0, run.result.output
-    assert run.outcomes() == {SMOKE: "passed", BACKUP: "passed"}
+    assert run.outcomes() == {SMOKE: "passed", BACKUP: "passed", **NO_DRILL}
     calls = local_stage.standin.requests(run.keys.access_key_id)
     assert all(r["access_key_id"] == run.keys.access_key_id for r in calls)  # assumes nothing
     assert all(r["session_token"] is None for r in calls)
@@ -386,7 +455,7 @@ def test_a_backup_test_not_selected_is_reported_skipped_with_the_reason(
 ) -> None:
     run = runs["not-selected"]
     assert run.result.returncode == 0, run.result.output
-    assert run.outcomes() == {SMOKE: "passed", BACKUP: "skipped"}
+    assert run.outcomes() == {SMOKE: "passed", BACKUP: "skipped", **NO_DRILL}
     reason = "backup job test not selected for stage Standin (BACKUP_TEST=false)"
     assert reason in run.result.cases[BACKUP].message  # in the JUnit report
     assert "SKIPPED [1] integration_tests/test_backup.py" in run.result.output
@@ -474,7 +543,7 @@ def test_a_developer_run_takes_the_stages_own_word_on_the_backup_job(
 ) -> None:
     run = runs["developer-quiet"]
     assert run.result.returncode == 0, run.result.output
-    assert run.outcomes() == {SMOKE: "passed", BACKUP: "skipped"}
+    assert run.outcomes() == {SMOKE: "passed", BACKUP: "skipped", **NO_DRILL}
     reason = (
         f"backup job test not selected for stage {QUIET_STAGE} "
         f"({QUIET_STAGE}-Service output BackupTestOnRelease=false)"

@@ -187,6 +187,8 @@ class LocalStage:
             "BACKUP_TEST": "true",
             "BACKUP_RETENTION_DAYS": str(VAULT_MIN_RETENTION_DAYS),
             "BACKUP_TIMEOUT_SECONDS": "30",
+            # The release drill runs where a scenario sets DRILL_ON_RELEASE (its bound here).
+            "DRILL_TIMEOUT_SECONDS": "30",
         }
         if assume_role:
             env["POST_DEPLOY_ROLE_ARN"] = role_arn
@@ -206,6 +208,7 @@ class LocalStage:
         }
         keys = iam_user(self.moto.client("iam"), user, [allow])
         assumable_role(self.moto, role_arn, user)
+        allow_release_drill(self.moto, role_arn)
         self.standin.register_keys(keys)
         return Runner(keys, role_arn)
 
@@ -329,6 +332,50 @@ def _remove_abandoned_workdirs() -> None:
             continue  # not ours to judge: unreadable, or its owner is alive
 
 
+def allow_release_drill(moto: MotoStage, role_arn: str) -> None:
+    """The post-deploy role's release-drill actions (stages/components/
+    release_drill_access.py) on what moto serves, with IAM enforced. moto checks the actions;
+    resources it checks for S3 only (every other service's request is authorized against
+    "*"), so only the bucket statements carry the drill's name pattern here. AWS Backup's
+    calls go to the stand-in, which checks signatures, not policies."""
+    prefix = f"dr-drill-{STAGE.lower()}-"
+    statements = [
+        {
+            "Effect": "Allow",
+            "Action": [
+                "cloudformation:DescribeStacks",
+                "dynamodb:DescribeTable",
+                "dynamodb:GetItem",
+                "dynamodb:DeleteTable",
+                "kms:Decrypt",
+            ],
+            "Resource": "*",
+        },
+        {
+            "Effect": "Allow",
+            # moto authorizes DeleteObjects on the bucket, where AWS does each object's
+            # s3:DeleteObject (and s3:DeleteObjectVersion): allowed on both here.
+            "Action": [
+                "s3:ListBucketVersions",
+                "s3:DeleteBucket",
+                "s3:DeleteObject",
+                "s3:DeleteObjectVersion",
+            ],
+            "Resource": f"arn:aws:s3:::{prefix}*",
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:DeleteObject", "s3:DeleteObjectVersion"],
+            "Resource": f"arn:aws:s3:::{prefix}*/*",
+        },
+    ]
+    moto.client("iam").put_role_policy(
+        RoleName=role_arn.rsplit("/", 1)[1],
+        PolicyName="release-drill",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}),
+    )
+
+
 @contextmanager
 def local_stage(cdk_out: Path = DEFAULT_CDK_OUT) -> Iterator[LocalStage]:
     templates = read_stage(cdk_out)
@@ -393,6 +440,7 @@ def local_stage(cdk_out: Path = DEFAULT_CDK_OUT) -> Iterator[LocalStage]:
         standin.register_keys(moto_stage.admin, account_view=True)
         # The stage's post-deploy role, trusting the "developer" (the session's own key).
         assumable_role(moto_stage, POST_DEPLOY_ROLE_ARN, ADMIN_USER)
+        allow_release_drill(moto_stage, POST_DEPLOY_ROLE_ARN)
         standin.add_vault(
             VAULT_NAME,
             VAULT_MIN_RETENTION_DAYS,

@@ -52,6 +52,12 @@ def installed_closure() -> frozenset[str]:
     return frozenset(found)
 
 
+def _in_checkout(module: str) -> bool:
+    # The step runs from the checkout: its own packages (dr_cli, dr_common) import from there,
+    # although `make` also installs them into the virtualenv (the `dr` command).
+    return (ROOT / module / "__init__.py").exists() or (ROOT / f"{module}.py").exists()
+
+
 @cache
 def hidden_modules() -> frozenset[str]:
     """Top-level modules of this environment that the post-deploy step would not have."""
@@ -61,6 +67,7 @@ def hidden_modules() -> frozenset[str]:
         for module, distributions in metadata.packages_distributions().items()
         if not any(_canonical(d) in allowed for d in distributions)
         and module not in _ALWAYS_PRESENT
+        and not _in_checkout(module)
     )
 
 

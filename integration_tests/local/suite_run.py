@@ -24,6 +24,7 @@ NESTED_RUN = "DR_SUITE_RUN"
 class Case:
     outcome: str  # passed, failed, error, skipped
     message: str
+    system_out: str = ""  # the case's captured output (junit_logging=system-out)
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,11 @@ class RunningSuite:
         environment = {k: v for k, v in os.environ.items() if k in _KEPT}
         if post_deploy:
             environment.update(post_deploy_packages.environment())
-        command = [sys.executable, "-m", "pytest", *args, "-p", "no:cacheprovider"]
+        # As the pipeline's post-deploy step runs it (pipeline/post_deploy.py).
+        command = [
+            *(sys.executable, "-m", "pytest", *args, "-p", "no:cacheprovider"),
+            *("-o", "junit_logging=system-out"),
+        ]
         self._process = subprocess.Popen(
             [*command, f"--junitxml={junit}"],
             cwd=ROOT,
@@ -73,10 +78,12 @@ def _cases(junit: Path) -> dict[str, Case]:
         return {}
     cases = {}
     for case in ElementTree.parse(junit).getroot().iter("testcase"):
-        outcome, message = "passed", ""
+        outcome, message, out = "passed", "", ""
         for child in case:
             if child.tag in ("failure", "error", "skipped"):
                 outcome = {"failure": "failed"}.get(child.tag, child.tag)
                 message = child.get("message", "") + "\n" + (child.text or "")
-        cases[case.get("name", "")] = Case(outcome, message)
+            elif child.tag == "system-out":
+                out += child.text or ""
+        cases[case.get("name", "")] = Case(outcome, message, out)
     return cases

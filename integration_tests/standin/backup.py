@@ -22,9 +22,10 @@ already has an active job (one created before it, e.g. a plan's hourly job added
 control API) stays CREATED while that one is active, and ends EXPIRED, with the StatusMessage
 of AWS's documented example event, once it has been described BLOCKED_POLLS_TO_EXPIRE times
 (its start window passing, in polls). A plan job is active until ListBackupJobs has shown it
-`listings` times, then COMPLETED. Jobs are scoped to the caller's principal (its base key):
-ListBackupJobs lists, and the one-job rule counts, only that principal's jobs, so scenarios
-running at the same time on the one local table do not see each other's jobs.
+`listings` times, then COMPLETED (0: a completed one, the plan's recovery point). Jobs are
+scoped to the caller's principal (its base key): ListBackupJobs lists, and the one-job rule
+counts, only that principal's jobs, so scenarios running at the same time on the one local
+table do not see each other's jobs.
 
 ListRecoveryPointsByResource lists the recovery points of the resource's COMPLETED (and
 PARTIAL) jobs, with the status of the same name, scoped the same way, except for a caller with
@@ -465,9 +466,13 @@ class BackupService:
         plan: PlanRun,
         principal: str,
     ) -> str:
-        """A plan's scheduled job of the resource, already active (control API)."""
+        """A plan's scheduled job of the resource, already active (control API); with
+        `listings` 0, already COMPLETED: a recovery point the plan made."""
         if plan.state not in ("CREATED", "RUNNING"):
             raise ValueError("a plan job starts CREATED or RUNNING")
+        data = None
+        if self._plane is not None:  # the data as of the job's start, as for a started job
+            data = self._plane.capture(resource_arn, _resource_type(resource_arn))
         with self._lock:
             vault = self._vaults[vault_name]
             job = Job(
@@ -485,8 +490,8 @@ class BackupService:
                     f"arn:aws:backup:{self._region}:{ACCOUNT_ID}:recovery-point:{uuid.uuid4()}"
                 ),
                 plan=plan,
+                data=data,
             )
-            _resource_type(resource_arn)
             self._jobs[job.id] = job
         return job.id
 
