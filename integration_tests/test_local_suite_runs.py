@@ -249,6 +249,15 @@ def test_the_pipeline_run_passes_with_every_call_signed_by_the_assumed_role(
     assert run.result.returncode == 0, run.result.output
     passed = {case: "passed" for case in DRILL.values()}
     assert run.outcomes() == {SMOKE: "passed", BACKUP: "passed", **passed}  # no local-only
+    # In the release's order: the smoke test, the backup job, then the drill of its point.
+    output = run.result.output
+    order = [
+        output.index("[health] attempt 1: healthy"),
+        output.index("[backup] recovery point "),
+        output.index("[drill] drill: dynamodb from the recovery point of this release's"),
+        output.index("[drill] drill: s3 from the bucket's newest recovery point"),
+    ]
+    assert order == sorted(order), output
     # The drill's report, in the JUnit report the pipeline publishes.
     for store, case in DRILL.items():
         out = run.result.cases[case].system_out
