@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dr_cli.aws import Aws
@@ -49,17 +49,20 @@ def plan(
     points = recovery_points(aws, stage.resource_arn(store))
     if points:
         return Planned(what, Source("point", point_arn=str(points[0]["RecoveryPointArn"])))
-    # A new stage has none until its plan's first backup; one older than its RPO target
-    # should have one, so its absence is what the drill exists to catch.
-    target = stage.targets(store).rpo
+    # A new stage has none until its plan's first backup (due within the schedule's gap and
+    # the job's windows: the BackupFirstPointSeconds output); an older one should have one,
+    # so its absence is what the drill exists to catch.
+    grace = stage.targets(store).rpo
+    if first := stage.outputs.get("BackupFirstPointSeconds"):
+        grace = max(grace, timedelta(seconds=int(first)))
     age = None if stage.created_at is None else now - stage.created_at
-    if age is not None and age < target:
+    if age is not None and age < grace:
         return Planned(
             what,
             None,
             f"the bucket has no recovery point yet: stage {stage.name} is "
-            f"{age.total_seconds():.0f} s old, under its RPO target of "
-            f"{target.total_seconds():.0f} s",
+            f"{age.total_seconds():.0f} s old, and a new stage's first is due within "
+            f"{grace.total_seconds():.0f} s",
             expected=True,
         )
     old = "of unknown age" if age is None else f"{age.total_seconds():.0f} s old"
@@ -67,7 +70,7 @@ def plan(
         what,
         None,
         f"the bucket has no restorable recovery point, and stage {stage.name} is {old} "
-        f"(RPO target {target.total_seconds():.0f} s)",
+        f"(a new stage's first is due within {grace.total_seconds():.0f} s)",
     )
 
 

@@ -32,6 +32,20 @@ def _stage(local_stage: LocalStage, age: timedelta) -> Stage:
     return Stage(STAGE, REGION, outputs, datetime.now(UTC) - age)
 
 
+def test_the_grace_is_the_rpo_target_or_the_first_scheduled_point_whichever_is_later(
+    local_stage: LocalStage, aws: Aws
+) -> None:
+    stage = _stage(local_stage, timedelta(hours=3))
+    # The local stage: RPO target 7200 s, first point due within 14400 s.
+    planned = plan(aws, stage, "s3", {}, datetime.now(UTC))
+    assert planned.expected and planned.missing.endswith("first is due within 14400 s")
+    without = Stage(
+        STAGE, REGION, {**stage.outputs, "BackupFirstPointSeconds": ""}, stage.created_at
+    )
+    planned = plan(aws, without, "s3", {}, datetime.now(UTC))
+    assert not planned.expected and planned.missing.endswith("first is due within 7200 s)")
+
+
 def test_the_table_is_restored_from_the_release_backup_jobs_recovery_point(
     local_stage: LocalStage, aws: Aws
 ) -> None:
@@ -51,17 +65,17 @@ def test_a_young_stage_without_a_bucket_recovery_point_is_not_yet_expected_to_ha
     planned = plan(aws, _stage(local_stage, timedelta(minutes=5)), "s3", {}, datetime.now(UTC))
     assert planned.source is None and planned.expected
     assert planned.missing == (
-        f"the bucket has no recovery point yet: stage {STAGE} is 300 s old, under its RPO "
-        "target of 7200 s"
+        f"the bucket has no recovery point yet: stage {STAGE} is 300 s old, and a new "
+        "stage's first is due within 14400 s"
     )
 
 
 def test_an_older_stage_without_a_bucket_recovery_point_fails_saying_so(
     local_stage: LocalStage, aws: Aws
 ) -> None:
-    planned = plan(aws, _stage(local_stage, timedelta(hours=3)), "s3", {}, datetime.now(UTC))
+    planned = plan(aws, _stage(local_stage, timedelta(hours=5)), "s3", {}, datetime.now(UTC))
     assert planned.source is None and not planned.expected
     assert planned.missing == (
-        f"the bucket has no restorable recovery point, and stage {STAGE} is 10800 s old "
-        "(RPO target 7200 s)"
+        f"the bucket has no restorable recovery point, and stage {STAGE} is 18000 s old "
+        "(a new stage's first is due within 14400 s)"
     )

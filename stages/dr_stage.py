@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from aws_cdk import CfnOutput, Environment, Stack, Stage
 from constructs import Construct
 
 from config import PipelineConfig, StageConfig
-from config.model import STORES
+from config.model import STORES, backup_gap
 from stages.compliance import register_checks
+from stages.components.backup import COMPLETION_WINDOW, START_WINDOW
 from stages.data_stack import DataStack
 from stages.service_stack import ServiceStack
 
@@ -47,6 +49,7 @@ class StageOutputs:
     restore_reader_function_name: CfnOutput
     restore_targets: CfnOutput
     removal_posture: CfnOutput
+    backup_first_point_seconds: CfnOutput
 
 
 class DrStage(Stage):
@@ -201,6 +204,12 @@ class DrStage(Stage):
                 str(config.removal.value),
                 "retain or destroy (config removal); `dr restore` asks for --yes on retain",
             ),
+            "backup_first_point_seconds": output(
+                data,
+                "BackupFirstPointSeconds",
+                str(int(first_recovery_point_within(config).total_seconds())),
+                "A new stage's first scheduled recovery point is due within this many seconds",
+            ),
             "restore_targets": output(
                 service,
                 "RestoreTargets",
@@ -208,3 +217,13 @@ class DrStage(Stage):
                 "RPO and RTO targets per store, in seconds",
             ),
         }
+
+
+def first_recovery_point_within(config: StageConfig) -> timedelta:
+    """The longest a new stage waits for its plan's first recovery point: the schedule's
+    longest gap, then the job's start and completion windows."""
+    return (
+        backup_gap(config.backup)
+        + timedelta(seconds=START_WINDOW.to_seconds())
+        + timedelta(seconds=COMPLETION_WINDOW.to_seconds())
+    )

@@ -556,6 +556,8 @@ def stage_outputs(moto: MotoStage) -> dict[str, dict[str, str]]:
             "BackupRetentionDays": str(BACKUP_RETENTION_DAYS),
             "RestoreTestingPlanArn": PLAN_ARN,
             "RemovalPosture": "destroy",
+            # An hourly plan: the gap (1 h), the start (1 h) and completion (2 h) windows.
+            "BackupFirstPointSeconds": "14400",
         },
         "Service": {
             "HealthCheckFunctionName": FUNCTION_NAME,

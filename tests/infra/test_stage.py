@@ -189,3 +189,13 @@ def test_stage_exposes_outputs_for_post_deploy_checks(synthesis: Synthesis) -> N
     ):
         assert output_id in data_outputs, output_id
     assert {"HealthCheckFunctionName", "DashboardName", "PostDeployRoleArn"} <= set(service_outputs)
+
+
+def test_a_new_stage_says_when_its_first_scheduled_recovery_point_is_due(
+    synthesis: Synthesis,
+) -> None:
+    # The fixed configuration backs up hourly: a gap of 1 h, then the job's start window
+    # (1 h) and completion window (2 h). The release drill waits that long for the bucket's.
+    data_outputs = synthesis.templates["Dev-Data"].to_json()["Outputs"]
+    assert synthesis.stages["dev"].config.backup.schedule == "cron(0 * ? * * *)"
+    assert data_outputs["BackupFirstPointSeconds"]["Value"] == str(4 * 3600)
