@@ -151,6 +151,14 @@ def drill_settings(env: Mapping[str, str], enabled: bool, selected_by: str) -> D
     )
 
 
+def _check_drill(drill: DrillSettings, backup: BackupSettings) -> None:
+    if drill.enabled and not backup.enabled:
+        raise TargetError(
+            f"the release drill ({drill.selected_by}) restores the table from this run's "
+            f"backup job, which is off ({backup.selected_by})"
+        )
+
+
 def _backup_settings(
     env: Mapping[str, str],
     enabled: bool,
@@ -181,7 +189,7 @@ def target_from_env(env: Mapping[str, str]) -> Target:
     retention = _number(env, "BACKUP_RETENTION_DAYS")
     if retention != int(retention):
         raise TargetError("BACKUP_RETENTION_DAYS must be a whole number of days")
-    return Target(
+    target = Target(
         stage=env["DR_STAGE"],
         region=region,
         function_name=env["HEALTH_CHECK_FUNCTION_NAME"],
@@ -205,6 +213,8 @@ def target_from_env(env: Mapping[str, str]) -> Target:
         assume_role_arn=env.get("POST_DEPLOY_ROLE_ARN") or None,
         source="environment (DR_TARGET=env)",
     )
+    _check_drill(target.drill, target.backup)
+    return target
 
 
 def stack_outputs(session: Any, stack_name: str) -> dict[str, str]:
@@ -267,7 +277,7 @@ def target_from_stacks(
         backup = session.client("backup", config=CLIENT_CONFIG)
         vault = backup.describe_backup_vault(BackupVaultName=outputs["BackupVaultName"])
         retention_days = int(vault.get("MinRetentionDays", 1))
-    return Target(
+    target = Target(
         stage=stage,
         region=str(session.region_name),
         function_name=outputs["HealthCheckFunctionName"],
@@ -286,6 +296,8 @@ def target_from_stacks(
         assume_role_arn=role if assume_role else None,
         source=f"stacks {stage}-Data and {stage}-Service",
     )
+    _check_drill(target.drill, target.backup)
+    return target
 
 
 def role_session_name(stage: str) -> str:

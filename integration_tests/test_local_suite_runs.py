@@ -169,6 +169,9 @@ SCENARIOS = {
         _register_unready_function,
     ),
     "bound-nan": Scenario(WHOLE_SUITE, {"BACKUP_TIMEOUT_SECONDS": "nan"}),
+    "drill-without-backup": Scenario(
+        WHOLE_SUITE, {"DRILL_ON_RELEASE": "true", "BACKUP_TEST": "false"}
+    ),
     "developer-bound-inf": Scenario(
         ["integration_tests", "--target", "Standin", "--backup-timeout-seconds", "inf"],
         {},
@@ -545,6 +548,17 @@ def test_a_bound_that_is_not_finite_and_positive_stops_the_run_before_any_test(
     assert run.result.returncode == 4, run.result.output
     assert run.result.output.strip().splitlines() == [line], run.result.output
     assert not run.result.cases
+
+
+def test_a_drill_without_the_backup_job_it_restores_stops_the_run_before_any_test(
+    runs: dict[str, Run],
+) -> None:
+    run = runs["drill-without-backup"]
+    assert run.result.returncode == 4, run.result.output
+    assert run.result.output.strip().splitlines() == [
+        "ERROR: the release drill (DRILL_ON_RELEASE=true) restores the table from this run's "
+        "backup job, which is off (BACKUP_TEST=false)"
+    ], run.result.output
 
 
 def test_a_developer_run_takes_the_stages_own_word_on_the_backup_job(
