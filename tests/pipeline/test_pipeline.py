@@ -234,8 +234,9 @@ def test_post_deploy_step_gets_the_stage_outputs_and_reports_junit(
     }
 
 
-# One dr call: 3 attempts of a 10 s connect and a 30 s read (dr_cli.aws).
-DR_CALL_SECONDS = 3 * (10 + 30)
+# One dr call: 3 attempts of a 10 s connect and a 30 s read (dr_cli.aws), and botocore's
+# standard retry mode's backoff before each of the two retries (at most 20 s each).
+DR_CALL_SECONDS = 3 * (10 + 30) + 2 * 20
 # The step's install phase before the suite starts (pip installs pytest and boto3).
 INSTALL_SECONDS = 5 * 60
 
@@ -248,8 +249,10 @@ def test_every_wait_of_the_post_deploy_step_ends_before_codebuild_stops_it() -> 
     wait = DR_CALL_SECONDS + DRILL_TIMEOUT.to_seconds()
     cleanup_wait = DR_CALL_SECONDS + Cleanup.bound_seconds
     setup = 3 * DR_CALL_SECONDS  # the two stacks' outputs, the recovery points
-    # Start, wait, read; clean-up: the job's end, delete, (the table) its deletion.
-    table = setup + DR_CALL_SECONDS + wait + DR_CALL_SECONDS + 2 * cleanup_wait + DR_CALL_SECONDS
+    # Start, the job, (the table) until it is ACTIVE, read; clean-up: the job's end, delete,
+    # (the table) its deletion.
+    table = setup + DR_CALL_SECONDS + 2 * wait + DR_CALL_SECONDS + 2 * cleanup_wait
+    table += DR_CALL_SECONDS
     bucket = setup + DR_CALL_SECONDS + wait + DR_CALL_SECONDS + cleanup_wait + 3 * DR_CALL_SECONDS
     worst = INSTALL_SECONDS + smoke + backup + table + bucket
     assert worst < DRILL_STEP_TIMEOUT.to_seconds(), worst / 60
