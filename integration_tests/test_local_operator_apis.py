@@ -60,6 +60,7 @@ DATA_OUTPUTS = {
     "BackupRetentionDays",
     "RestoreTestingPlanArn",
     "RemovalPosture",
+    "BackupFirstPointSeconds",
 }
 SERVICE_OUTPUTS = {
     "HealthCheckFunctionName",
