@@ -323,3 +323,21 @@ def test_a_validator_outside_the_vpc_reads_through_the_database_reader(
     invokes = restore.stage.standin.requests(restore.keys.access_key_id, "Invoke")
     assert [r["params"]["FunctionName"] for r in invokes] == [reader.name]
     assert validation.job["DeletionStatus"] == "SUCCESSFUL"
+
+
+def test_each_step_waits_the_queues_delay_before_the_next_runs(restore: RestoreStage) -> None:
+    """The other tests send steps without delay (STEP_DELAY_SECONDS 0, for speed); in AWS it
+    is 60 s. With 1 s, moto's queue holds each step back that long before the next runs."""
+    function = restore.register(f"{restore.function.name}-delayed", STEP_DELAY_SECONDS="1")
+    mapping = restore.mapping(function.name)
+    job_id = restore.restore_test(backed_up(restore, "aurora", minutes_ago(30)))
+    validation = restore.validate(job_id, esm=mapping, function=function)
+    assert validation.job["ValidationStatus"] == "SUCCESSFUL", validation.job
+    # The logger's lines (the metrics line has no timestamp), in order.
+    log = [x for x in restore.job_log(job_id, function) if "timestamp" in x]
+    moments = [datetime.strptime(x["timestamp"], "%Y-%m-%d %H:%M:%S,%f%z") for x in log]
+    sent = [i for i, x in enumerate(log) if x.get("message") == "Next validation step sent"]
+    assert sent, log
+    for i in sent:
+        assert i + 1 < len(log), log
+        assert (moments[i + 1] - moments[i]).total_seconds() >= 0.9, (log[i], log[i + 1])

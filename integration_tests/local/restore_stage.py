@@ -6,13 +6,13 @@ what a test needs to back up, damage, restore and judge a store.
 The function gets the template's variable names (or, until the stage has the function, the
 contract's: CONTRACT_ENVIRONMENT) with local values where AWS's would not work here: the
 queue's URL, the plan's ARN, the local CA as DB_CA_BUNDLE, and small waits (STEP_DELAY_SECONDS
-1, INSTANCE_WAIT_SECONDS and INSTANCE_DELETE_WAIT_SECONDS a few seconds), like the health
-check's harness substitutes its endpoints. It signs as a moto IAM user whose grants mirror
-what the validator reads (GetItem, GetObject on restored buckets, SendMessage); RDS and AWS
-Backup calls go to the stand-in. Its database role, `dr_validator` (SELECT on dr_canary), is
-the roles bootstrap's, which the local stage runs first: every recovery point carries it.
-The rule's pattern is the contract's (source aws.backup, detail-type "Restore Job State
-Change", this plan's ARN), matched by moto's EventBridge.
+0, which one test sets to 1; INSTANCE_WAIT_SECONDS and INSTANCE_DELETE_WAIT_SECONDS a few
+seconds), like the health check's harness substitutes its endpoints. It signs as a moto IAM
+user whose grants mirror what the validator reads (GetItem, GetObject on restored buckets,
+SendMessage); RDS and AWS Backup calls go to the stand-in. Its database role, `dr_validator`
+(SELECT on dr_canary), is the roles bootstrap's, which the local stage runs first: every
+recovery point carries it. The rule's pattern is the contract's (source aws.backup, detail-type
+"Restore Job State Change", this plan's ARN), matched by moto's EventBridge.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ CONTRACT_ENVIRONMENT = {
     "POWERTOOLS_METRICS_NAMESPACE": "DisasterRecovery",
 }
 LOCAL_WAITS = {
-    "STEP_DELAY_SECONDS": "1",
+    "STEP_DELAY_SECONDS": "0",
     "INSTANCE_WAIT_SECONDS": "5",
     "INSTANCE_DELETE_WAIT_SECONDS": "4",
 }
