@@ -10,7 +10,7 @@ from typing import Any
 from aws_cdk.assertions import Template
 
 from tests.support.synthesis import Synthesis
-from tests.support.templates import props, resources, walk
+from tests.support.templates import props, resources, template_json, walk
 
 CANARY_OBJECT_KEY = "health-check/canary.json"
 
@@ -74,7 +74,7 @@ def test_the_canary_key_is_the_buckets_own(dev_service: Template, dev_data: Temp
     variable = function(dev_service)["Environment"]["Variables"]["BUCKET_KEY_ARN"]
     output = variable["Fn::GetStackOutput"]
     assert output["StackName"] == "Dev-Data"
-    exported = dev_data.to_json()["Outputs"][output["OutputName"]]["Value"]
+    exported = template_json(dev_data)["Outputs"][output["OutputName"]]["Value"]
     buckets = [
         props(b) for k, b in resources(dev_data, "AWS::S3::Bucket").items() if "AccessLogs" not in k
     ]
@@ -174,6 +174,6 @@ def test_bundle_holds_handler_and_its_dependencies(
 def test_no_secret_anywhere_in_the_service_stack(dev_service: Template) -> None:
     assert not [
         v
-        for v in walk(dev_service.to_json())
+        for v in walk(template_json(dev_service))
         if isinstance(v, str) and v.startswith("secretsmanager:")
     ]

@@ -11,7 +11,15 @@ import pytest
 from aws_cdk.assertions import Template
 
 from tests.support.synthesis import Synthesis
-from tests.support.templates import get_att, logical_id, only, only_under, props, resources
+from tests.support.templates import (
+    get_att,
+    logical_id,
+    only,
+    only_under,
+    props,
+    resources,
+    template_json,
+)
 
 TOPIC = "NotificationsTopicAE679CBD"
 
@@ -311,7 +319,7 @@ def test_backup_widget_searches_this_vaults_own_series(
     vault = synthesis.stages["dev"].data.backup.vault
     [vault_output] = [
         name
-        for name, output in synthesis.templates["Dev-Data"].to_json()["Outputs"].items()
+        for name, output in template_json(synthesis.templates["Dev-Data"])["Outputs"].items()
         if output["Value"] == get_att(vault, "BackupVaultName") and name.startswith("Publish")
     ]
     widgets = _dashboard(dev_service)["widgets"]
@@ -331,5 +339,5 @@ def test_service_changes_whenever_the_data_template_does(synthesis: Synthesis) -
     for stage in ("Dev", "Prod"):
         data_file = synthesis.template_file(f"{stage}-Data")
         digest = hashlib.sha256(data_file.read_bytes()).hexdigest()
-        service = json.dumps(synthesis.templates[f"{stage}-Service"].to_json())
+        service = json.dumps(template_json(synthesis.templates[f"{stage}-Service"]))
         assert f"sha256:{digest}" in service, stage

@@ -19,7 +19,7 @@ from moto.events.models import EventPattern
 
 from stages.compliance import logical_id
 from tests.support.synthesis import Synthesis
-from tests.support.templates import as_list, get_att, props, resources
+from tests.support.templates import as_list, get_att, props, resources, template_json
 
 ACCOUNT = "111111111111"
 VAULT = "DevDataBackupVault-1a2b3c4d"
@@ -80,7 +80,7 @@ def _exported(data: Template, reference: dict[str, Any]) -> Any:
     """What a weak cross-stack reference (Fn::GetStackOutput) from Service reads in Data."""
     output = reference["Fn::GetStackOutput"]
     assert output["StackName"] == "Dev-Data"
-    return data.to_json()["Outputs"][output["OutputName"]]["Value"]
+    return template_json(data)["Outputs"][output["OutputName"]]["Value"]
 
 
 def _release_role_id(synthesis: Synthesis, stage: str = "dev") -> str:
@@ -122,8 +122,8 @@ def test_the_stage_outputs_its_release_role_and_whether_its_release_runs_a_backu
     synthesis: Synthesis,
 ) -> None:
     for stage in ("dev", "prod"):
-        data = synthesis.templates[f"{stage.capitalize()}-Data"].to_json()["Outputs"]
-        service = synthesis.templates[f"{stage.capitalize()}-Service"].to_json()["Outputs"]
+        data = template_json(synthesis.templates[f"{stage.capitalize()}-Data"])["Outputs"]
+        service = template_json(synthesis.templates[f"{stage.capitalize()}-Service"])["Outputs"]
         assert data["BackupTestRoleArn"]["Value"] == get_att(
             _release_role_id(synthesis, stage), "Arn"
         )
@@ -131,11 +131,13 @@ def test_the_stage_outputs_its_release_role_and_whether_its_release_runs_a_backu
         assert service["BackupTestOnRelease"]["Value"] == expected
     # The fixed config: dev runs the backup job on release, prod does not.
     assert (
-        synthesis.templates["Dev-Service"].to_json()["Outputs"]["BackupTestOnRelease"]["Value"]
+        template_json(synthesis.templates["Dev-Service"])["Outputs"]["BackupTestOnRelease"]["Value"]
         == "true"
     )
     assert (
-        synthesis.templates["Prod-Service"].to_json()["Outputs"]["BackupTestOnRelease"]["Value"]
+        template_json(synthesis.templates["Prod-Service"])["Outputs"]["BackupTestOnRelease"][
+            "Value"
+        ]
         == "false"
     )
 
@@ -254,7 +256,7 @@ def test_the_post_deploy_role_may_pass_only_the_release_role_and_list_jobs(
 
 
 def test_the_pipeline_runs_the_release_job_as_the_release_role(synthesis: Synthesis) -> None:
-    template = synthesis.templates["Pipeline"].to_json()
+    template = template_json(synthesis.templates["Pipeline"])
     [pipeline] = [
         r for r in template["Resources"].values() if r["Type"] == "AWS::CodePipeline::Pipeline"
     ]

@@ -18,7 +18,16 @@ from stages.components.restore_testing import (
 )
 from stages.components.restore_validation import STEP_TIMEOUT
 from tests.support.synthesis import Synthesis
-from tests.support.templates import get_att, logical_id, only, only_under, props, ref, resources
+from tests.support.templates import (
+    get_att,
+    logical_id,
+    only,
+    only_under,
+    props,
+    ref,
+    resources,
+    template_json,
+)
 
 
 def _function(template: Template, prefix: str) -> dict[str, Any]:
@@ -86,7 +95,7 @@ def test_each_step_is_one_invocation_and_the_queue_outwaits_it(
     assert mapping["EventSourceArn"] == get_att(service.restore_validation.step_queue, "Arn")
     assert mapping["FunctionName"] == ref(service.restore_validator.function)
     queue = props(
-        dev_service.to_json()["Resources"][logical_id(service.restore_validation.step_queue)]
+        template_json(dev_service)["Resources"][logical_id(service.restore_validation.step_queue)]
     )
     assert queue["VisibilityTimeout"] >= 6 * STEP_TIMEOUT.to_seconds()
 

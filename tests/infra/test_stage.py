@@ -11,7 +11,7 @@ from aws_cdk.assertions import Template
 from stages.dr_stage import StageOutputs
 from tests.support.resource_kinds import NAME_PROPERTIES, REQUIRED_NAMES, STATEFUL_TYPES
 from tests.support.synthesis import STACK_NAMES, Synthesis
-from tests.support.templates import logical_id, props, resources
+from tests.support.templates import logical_id, props, resources, template_json
 
 # Logical ids of stateful resources: a change here replaces (and in dev deletes) data.
 PINNED_LOGICAL_IDS = {
@@ -122,7 +122,7 @@ RETAINED_STAGE = {
 def test_retained_stage_policy_and_protection_per_resource(prod_data: Template) -> None:
     kept = {
         logical_id: resource
-        for logical_id, resource in prod_data.to_json()["Resources"].items()
+        for logical_id, resource in template_json(prod_data)["Resources"].items()
         if resource.get("DeletionPolicy", "Delete") != "Delete"
     }
     assert {r["Type"] for r in kept.values()} == set(RETAINED_STAGE)
@@ -148,7 +148,7 @@ def test_destroy_stage_keeps_only_what_recovery_points_need(
     for construct in (backup.vault, keys.data, keys.backup):
         assert policies.pop(logical_id(construct)) == "RetainExceptOnCreate"
     assert set(policies.values()) == {"Delete"}
-    for resource in dev_data.to_json()["Resources"].values():
+    for resource in template_json(dev_data)["Resources"].values():
         assert props(resource).get("DeletionProtection") in (None, False)
         assert props(resource).get("DeletionProtectionEnabled") in (None, False)
 
@@ -173,8 +173,8 @@ def test_stage_exposes_outputs_for_post_deploy_checks(synthesis: Synthesis) -> N
     assert isinstance(outputs, StageOutputs)
     for field in StageOutputs.__dataclass_fields__:
         assert isinstance(getattr(outputs, field), CfnOutput), field
-    data_outputs = synthesis.templates["Dev-Data"].to_json()["Outputs"]
-    service_outputs = synthesis.templates["Dev-Service"].to_json()["Outputs"]
+    data_outputs = template_json(synthesis.templates["Dev-Data"])["Outputs"]
+    service_outputs = template_json(synthesis.templates["Dev-Service"])["Outputs"]
     for output_id in (
         "TableName",
         "TableArn",
@@ -196,6 +196,6 @@ def test_a_new_stage_says_when_its_first_scheduled_recovery_point_is_due(
 ) -> None:
     # The fixed configuration backs up hourly: a gap of 1 h, then the job's start window
     # (1 h) and completion window (2 h). The release drill waits that long for the bucket's.
-    data_outputs = synthesis.templates["Dev-Data"].to_json()["Outputs"]
+    data_outputs = template_json(synthesis.templates["Dev-Data"])["Outputs"]
     assert synthesis.stages["dev"].config.backup.schedule == "cron(0 * ? * * *)"
     assert data_outputs["BackupFirstPointSeconds"]["Value"] == str(4 * 3600)

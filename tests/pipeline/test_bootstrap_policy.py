@@ -14,11 +14,12 @@ from config import load_config
 from pipeline.bootstrap_policy import execution_policy, stage_accounts
 from tests.support.policy_coverage import allowed, uncovered
 from tests.support.synthesis import ROOT, Synthesis, fixed_context, fixed_dr, stage_named
+from tests.support.templates import template_json
 
 
 def _templates(synthesis: Synthesis, stage_id: str) -> dict[str, Mapping[str, Any]]:
     return {
-        name: synthesis.templates[name].to_json()
+        name: template_json(synthesis.templates[name])
         for name in (f"{stage_id}-Data", f"{stage_id}-Service")
     }
 

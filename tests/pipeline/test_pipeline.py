@@ -27,7 +27,7 @@ from pipeline.post_deploy import (
 )
 from tests.support.pipeline_view import approval_problems
 from tests.support.synthesis import ROOT, Synthesis, cdk_context
-from tests.support.templates import as_list, logical_id, only, props, resources, walk
+from tests.support.templates import as_list, logical_id, only, props, resources, template_json, walk
 
 
 def _stages(pipeline_template: Template) -> list[dict[str, Any]]:
@@ -157,7 +157,7 @@ def test_post_deploy_tests_run_after_the_stage_deploys(
 def test_prod_change_sets_are_approved_before_they_execute(
     pipeline_template: Template, synthesis: Synthesis
 ) -> None:
-    template = pipeline_template.to_json()
+    template = template_json(pipeline_template)
     assert approval_problems(template, "Dev", needs_approval=False) == []
     assert approval_problems(template, "Prod", needs_approval=True) == []
     prod = _actions(pipeline_template, "Prod")
@@ -511,7 +511,7 @@ def test_pipeline_has_no_docker_dependency(pipeline_template: Template) -> None:
     for project in resources(pipeline_template, "AWS::CodeBuild::Project").values():
         assert props(project)["Environment"].get("PrivilegedMode") in (None, False)
     assert not [
-        v for v in walk(pipeline_template.to_json()) if isinstance(v, str) and "docker" in v
+        v for v in walk(template_json(pipeline_template)) if isinstance(v, str) and "docker" in v
     ]
 
 

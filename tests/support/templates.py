@@ -9,9 +9,26 @@ from aws_cdk import CfnElement, Stack
 from aws_cdk.assertions import Template
 from constructs import IConstruct
 
+# Each to_json() or find_resources() copies the template out of the jsii process (tens of
+# milliseconds for a stage's); the session's templates never change, so each is read once.
+_JSON: dict[int, tuple[Template, dict[str, Any]]] = {}
+
+
+def template_json(template: Template) -> dict[str, Any]:
+    """The template as JSON (shared: do not modify it)."""
+    cached = _JSON.get(id(template))
+    if cached is None or cached[0] is not template:
+        cached = (template, dict(template.to_json()))
+        _JSON[id(template)] = cached
+    return cached[1]
+
 
 def resources(template: Template, resource_type: str) -> dict[str, dict[str, Any]]:
-    return {key: dict(value) for key, value in template.find_resources(resource_type).items()}
+    return {
+        key: dict(value)
+        for key, value in template_json(template).get("Resources", {}).items()
+        if value.get("Type") == resource_type
+    }
 
 
 def only(template: Template, resource_type: str) -> tuple[str, dict[str, Any]]:
@@ -35,16 +52,25 @@ def props(resource: dict[str, Any]) -> dict[str, Any]:
 
 def resource_of(template: Template, construct: IConstruct) -> dict[str, Any]:
     """The template's resource for a construct (an L2's default child, or an L1)."""
-    resource: dict[str, Any] = template.to_json()["Resources"][logical_id(construct)]
+    resource: dict[str, Any] = template_json(template)["Resources"][logical_id(construct)]
     return resource
+
+
+_LOGICAL_IDS: dict[int, tuple[IConstruct, str]] = {}
 
 
 def logical_id(construct: IConstruct) -> str:
     """The logical id CDK gives a construct's CloudFormation resource (an L2's default
-    child), so tests name resources by construct, not by hash literal."""
+    child), so tests name resources by construct, not by hash literal. Read once per
+    construct (several jsii calls)."""
+    cached = _LOGICAL_IDS.get(id(construct))
+    if cached is not None and cached[0] is construct:
+        return cached[1]
     element = construct if isinstance(construct, CfnElement) else construct.node.default_child
     assert isinstance(element, CfnElement), f"{construct.node.path} has no CloudFormation resource"
-    return Stack.of(element).get_logical_id(element)
+    found = Stack.of(element).get_logical_id(element)
+    _LOGICAL_IDS[id(construct)] = (construct, found)
+    return found
 
 
 def walk(value: Any) -> Iterator[Any]:
