@@ -87,14 +87,29 @@ def ignore_cfn_lint_literal_az(resource: IConstruct | None) -> None:
         resource.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3010"]}})
 
 
-def acknowledged(root: IConstruct) -> dict[str, dict[str, str]]:
-    """Every acknowledged finding under `root`: construct path -> {finding id: reason}."""
+def acknowledged(assembly_dir: str | Path) -> dict[str, dict[str, str]]:
+    """Every acknowledged finding that reached the cloud assembly (the stacks' metadata, the
+    nested Stage assemblies' too): construct path -> {finding id: reason}."""
     found: dict[str, dict[str, str]] = {}
-    for construct in root.node.find_all():
-        for entry in construct.node.metadata:
-            if entry.type == Validations.ACKNOWLEDGED_RULES_METADATA_KEY:
-                rules = {k.removeprefix("Annotation::"): str(v) for k, v in entry.data.items()}
-                found.setdefault(construct.node.path, {}).update(rules)
+    key = Validations.ACKNOWLEDGED_RULES_METADATA_KEY  # a jsii call: read once
+    directory = Path(assembly_dir)
+    manifest = json.loads((directory / "manifest.json").read_text())
+    for artifact in manifest.get("artifacts", {}).values():
+        if artifact.get("type") == "cdk:cloud-assembly":
+            nested = directory / artifact["properties"]["directoryName"]
+            for path, rules in acknowledged(nested).items():
+                found.setdefault(path, {}).update(rules)
+            continue
+        metadata = dict(artifact.get("metadata") or {})
+        if extra := artifact.get("additionalMetadataFile"):
+            metadata.update(json.loads((directory / extra).read_text()))
+        for path, entries in metadata.items():
+            for entry in entries:
+                if entry.get("type") == key:
+                    rules = {
+                        k.removeprefix("Annotation::"): str(v) for k, v in entry["data"].items()
+                    }
+                    found.setdefault(path.lstrip("/"), {}).update(rules)
     return found
 
 
