@@ -22,8 +22,9 @@ DATABASE = ("database_reader", "database_writer")
 # tests tell from the report's message; the latency bound is the whole check's deadline
 # (8 s), so a loaded machine (make test runs two chains at once) does not make them flaky.
 DB_BOUND_MS = 8000
-# Stores that answer stay far below the database's 5 s: they are not held up by it.
-FAST_STORE_MS = 2500
+# Stores that answer stay below the database's 5 s: they are not held up by it. A cold start
+# (the clients created) on a loaded machine took 2.5 s once, so the bound leaves room.
+FAST_STORE_MS = 4000
 
 
 @pytest.fixture(scope="module")
