@@ -107,14 +107,12 @@ class Restorer:
             )
             if pitr.get("PointInTimeRecoveryStatus") != "ENABLED":
                 raise CliError(f"table {self.stage.table_name} has point-in-time recovery off")
-            when: dict[str, Any] = {"UseLatestRestorableTime": True}
-            if source.kind == "time" and source.time is not None:
-                Window(
-                    pitr["EarliestRestorableDateTime"],
-                    pitr["LatestRestorableDateTime"],
-                    "the table's point-in-time recovery",
-                ).check(source.time)
-                when = {"RestoreDateTime": source.time}
+            when = _point_in_time(
+                source,
+                pitr,
+                ("EarliestRestorableDateTime", "LatestRestorableDateTime", "RestoreDateTime"),
+                "the table's point-in-time recovery",
+            )
             self.cleanup.add("dynamodb", name)
             requested = self.now()
             dynamodb.restore_table_to_point_in_time(
@@ -205,14 +203,12 @@ class Restorer:
             restored = self._backup_job("aurora", "Aurora", source.point_arn, metadata, name)
         else:
             [live] = rds.describe_db_clusters(DBClusterIdentifier=stage.cluster_id)["DBClusters"]
-            when: dict[str, Any] = {"UseLatestRestorableTime": True}
-            if source.kind == "time" and source.time is not None:
-                Window(
-                    live["EarliestRestorableTime"],
-                    live["LatestRestorableTime"],
-                    "the cluster's point-in-time recovery",
-                ).check(source.time)
-                when = {"RestoreToTime": source.time}
+            when = _point_in_time(
+                source,
+                live,
+                ("EarliestRestorableTime", "LatestRestorableTime", "RestoreToTime"),
+                "the cluster's point-in-time recovery",
+            )
             self.cleanup.add("aurora", name)
             requested = self.now()
             rds.restore_db_cluster_to_point_in_time(
@@ -294,6 +290,19 @@ class Restorer:
             interval_seconds=timing.poll_seconds,
             max_interval_seconds=timing.max_poll_seconds,
         )
+
+
+def _point_in_time(
+    source: Source, described: dict[str, Any], keys: tuple[str, str, str], what: str
+) -> dict[str, Any]:
+    """A point-in-time restore's time arguments: the latest restorable time, or the asked
+    time once it is inside the window that `described` gives. `keys`: the API's names for
+    the window's earliest and latest time and for the time to restore to."""
+    earliest, latest, time_key = keys
+    if source.kind == "time" and source.time is not None:
+        Window(described[earliest], described[latest], what).check(source.time)
+        return {time_key: source.time}
+    return {"UseLatestRestorableTime": True}
 
 
 def instance_name(cluster_id: str) -> str:
