@@ -2,25 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from aws_cdk import CfnElement, Stack
 from aws_cdk.assertions import Template
 from constructs import IConstruct
 
-# Each to_json() or find_resources() copies the template out of the jsii process (tens of
-# milliseconds for a stage's); the session's templates never change, so each is read once.
-_JSON: dict[int, tuple[Template, dict[str, Any]]] = {}
+T = TypeVar("T")
+# What was read out of the jsii process, by the object it was read from (kept alive, so its
+# id is never reused): each to_json() copies a whole template (tens of milliseconds for a
+# stage's) and a logical id takes several calls. The session's app never changes.
+_READ: dict[tuple[str, int], tuple[object, Any]] = {}
+
+
+def _once(kind: str, source: object, read: Callable[[], T]) -> T:
+    cached = _READ.get((kind, id(source)))
+    if cached is None or cached[0] is not source:
+        cached = (source, read())
+        _READ[(kind, id(source))] = cached
+    found: T = cached[1]
+    return found
 
 
 def template_json(template: Template) -> dict[str, Any]:
     """The template as JSON (shared: do not modify it)."""
-    cached = _JSON.get(id(template))
-    if cached is None or cached[0] is not template:
-        cached = (template, dict(template.to_json()))
-        _JSON[id(template)] = cached
-    return cached[1]
+    return _once("json", template, lambda: dict(template.to_json()))
 
 
 def resources(template: Template, resource_type: str) -> dict[str, dict[str, Any]]:
@@ -56,21 +63,18 @@ def resource_of(template: Template, construct: IConstruct) -> dict[str, Any]:
     return resource
 
 
-_LOGICAL_IDS: dict[int, tuple[IConstruct, str]] = {}
-
-
 def logical_id(construct: IConstruct) -> str:
     """The logical id CDK gives a construct's CloudFormation resource (an L2's default
-    child), so tests name resources by construct, not by hash literal. Read once per
-    construct (several jsii calls)."""
-    cached = _LOGICAL_IDS.get(id(construct))
-    if cached is not None and cached[0] is construct:
-        return cached[1]
-    element = construct if isinstance(construct, CfnElement) else construct.node.default_child
-    assert isinstance(element, CfnElement), f"{construct.node.path} has no CloudFormation resource"
-    found = Stack.of(element).get_logical_id(element)
-    _LOGICAL_IDS[id(construct)] = (construct, found)
-    return found
+    child), so tests name resources by construct, not by hash literal."""
+
+    def read() -> str:
+        element = construct if isinstance(construct, CfnElement) else construct.node.default_child
+        assert isinstance(element, CfnElement), (
+            f"{construct.node.path} has no CloudFormation resource"
+        )
+        return Stack.of(element).get_logical_id(element)
+
+    return _once("logical id", construct, read)
 
 
 def walk(value: Any) -> Iterator[Any]:
