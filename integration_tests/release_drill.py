@@ -74,21 +74,6 @@ def plan(
     )
 
 
-def run(
-    aws: Aws,
-    stage: Stage,
-    store: str,
-    planned: Planned,
-    *,
-    say: Callable[[str], None],
-    timing: Timing,
-    now: Callable[[], datetime],
-) -> tuple[int, dict[str, Any], str]:
-    """`dr drill` of one store from the planned source: (status, report, its text)."""
-    drill = Drill(aws, stage, Progress(sink=say), timing, now)
-    return drill.run_plan([(store, planned.what, planned.source)])
-
-
 @dataclass(frozen=True)
 class Result:
     skipped: str | None = None  # not run, and why (reported as skipped, never as passed)
@@ -123,7 +108,8 @@ def prove(
         poll_seconds=target.backup.poll_initial_seconds,
         max_poll_seconds=target.backup.poll_max_seconds,
     )
-    status, report, text = run(aws, stage, store, planned, say=say, timing=timing, now=now)
+    drill = Drill(aws, stage, Progress(sink=say), timing, now)
+    status, report, text = drill.run_plan([(store, planned.what, planned.source)])
     for line in text.splitlines():
         say(line)
     failures = [str(o["reason"]) for o in report["outcomes"] if o["verdict"] != "SUCCESSFUL"]
