@@ -24,6 +24,11 @@ export PG_BIN
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
+# Python run from here writes its byte-code caches even where the shell asks it not to: every
+# process that imports the CDK would otherwise compile the same 240 MB package from source
+# again (3-5 s of CPU each; a `make test` starts a dozen). They land in .venv and in __pycache__
+# directories that git ignores and the Lambda bundles leave out (stages/components/bundling.py).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: synth test checks-main checks-side lint typecheck unit integration adoption postgres deps lock bench \
 	clean cdk schema aws-data bootstrap-policy audit
