@@ -40,8 +40,12 @@ deps: $(VENV)/.installed node_modules/.installed $(LAMBDA_DEPS)/.installed $(RDS
 # constraints.txt pins every transitive dependency too, so a release's gate cannot change
 # without a commit.
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(VPY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	# The host's pip (22.3 or newer) installs uv into a venv made without pip: ensurepip
+	# alone takes longer than every other install here. Else the venv gets its own pip.
+	$(PYTHON) -m venv --without-pip $(VENV)
+	$(PYTHON) -m pip --python $(VPY) install --quiet --disable-pip-version-check \
+		uv==$(UV_VERSION) 2>/dev/null || { $(VPY) -m ensurepip --default-pip >/dev/null && \
+		$(VPY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION); }
 	$(UV) pip install --quiet --python $(VPY) -r requirements-dev.txt -c constraints.txt
 	# The `dr` command (pyproject.toml's console script), editable: it runs this checkout.
 	$(UV) pip install --quiet --python $(VPY) --no-deps -e .
