@@ -209,6 +209,7 @@ def _template(bin_dir: Path, parent: Path) -> Path:
                         str(bin_dir / "initdb"),
                         *("-D", str(template), "-U", "postgres", "--auth=trust", "--no-sync"),
                         *("--no-instructions", "--encoding=UTF8", "--locale=C"),
+                        "--wal-segsize=1",  # MB, not 16: less to copy per server
                     ]
                 ),
                 "initdb",
