@@ -273,7 +273,8 @@ def test_ctrl_c_in_the_middle_of_a_drill_leaves_nothing_behind(
         while time.monotonic() < deadline and not cluster:
             line = drill.stderr.readline()
             seen.append(line)
-            cluster = next(iter(re.findall(r"waiting for cluster (dr-drill-\S+)", line)), "")
+            if found := re.search(r"waiting for cluster (dr-drill-\S+)", line):
+                cluster = found.group(1)
         if not cluster:
             pytest.fail(f"the drill never waited for its cluster: {seen}")
         # At once: anything slow here (even listing what exists) could let the cluster
